@@ -1,0 +1,96 @@
+"""`python -m proxy <command>`: serve, check, where, demo, cache, migrate."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from proxy.settings import Settings, SettingsError, describe, load_settings
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    env_file = Path(args.env_file) if args.env_file else None
+    return load_settings(env_file)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from proxy.server import serve
+
+    settings = _settings(args)
+    serve(settings, args.host, args.port, workers=getattr(args, "workers", 1))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from proxy.demo import seed_sample
+
+    settings = _settings(args)
+    urls = seed_sample(settings)
+    if not args.host.startswith("127."):
+        pass
+    if settings.storage.provider == "http" and not settings.storage.buckets:
+        settings = _settings(args)  # pick up the sample bucket just created
+    base = f"http://{args.host}:{args.port}"
+    print("Try these:", flush=True)
+    for url in urls:
+        print(f"  {base}{url}", flush=True)
+    return cmd_serve(args)
+
+
+def cmd_where(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    width = max(len(name) for name, _ in describe(settings))
+    for name, value in describe(settings):
+        print(f"{name.ljust(width)}  {value}")
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from proxy.checks import run_checks
+
+    settings = _settings(args)
+    problems = asyncio.run(run_checks(settings))
+    for line in problems:
+        print(line)
+    if not problems:
+        print(f"OK: {settings.storage.provider} storage answers, caches are writable")
+    return 1 if problems else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m proxy", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def add(name: str, help_text: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text)
+        p.add_argument("--env-file", help="read settings from this file (default ./.env)")
+        return p
+
+    serve = add("serve", "run the HTTP server")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8080)
+    serve.set_defaults(func=cmd_serve)
+
+    demo = add("demo", "put a sample image under DATA_PATH/storage, print URLs, serve")
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--port", type=int, default=8080)
+    demo.set_defaults(func=cmd_demo)
+
+    add("where", "print where settings, storage and caches are").set_defaults(func=cmd_where)
+    add("check", "validate settings and that the storage answers").set_defaults(func=cmd_check)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except SettingsError as exc:
+        for line in exc.problems:
+            print(f"error: {line}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130

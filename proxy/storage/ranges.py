@@ -1,0 +1,26 @@
+"""Resolving a requested byte range against an object's size; shared by every backend."""
+
+from proxy.storage.errors import StorageError
+
+
+class RangeNotSatisfiable(StorageError):
+    kind = "range"
+
+    def __init__(self, size: int) -> None:
+        super().__init__(f"range not satisfiable for an object of {size} bytes")
+        self.size = size
+
+
+def resolve_range(byte_range: tuple[int, int | None] | None, size: int) -> tuple[int, int]:
+    """Inclusive (start, end); a negative start means "the last -start bytes"."""
+    if byte_range is None:
+        return 0, max(size - 1, 0)
+    start, end = byte_range
+    if start < 0:
+        start = max(size + start, 0)
+        end = size - 1
+    if end is None or end >= size:
+        end = size - 1
+    if start >= size or start > end:
+        raise RangeNotSatisfiable(size)
+    return start, end

@@ -1,0 +1,52 @@
+"""The aiohttp application: routes and life cycle."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from proxy.settings import Settings
+from proxy.storage import Storage
+from proxy.web.middleware import make_middlewares
+from proxy.web.originals import original
+from proxy.web.service_routes import HEALTH, HealthCheck, health, metrics_endpoint
+from proxy.web.services import SERVICES, Services
+
+
+async def _not_allowed(request: web.Request) -> web.StreamResponse:
+    raise web.HTTPMethodNotAllowed(request.method, ["GET", "HEAD"])
+
+
+def create_app(settings: Settings, storage: Storage | None = None) -> web.Application:
+    app = web.Application(
+        middlewares=make_middlewares(settings.request_timeout, settings.access_log),
+        client_max_size=64 * 1024,
+    )
+    svc = Services.build(settings, storage)
+    app[SERVICES] = svc
+    app[HEALTH] = HealthCheck(svc)
+
+    app.router.add_get("/health", health, allow_head=True)
+    app.router.add_get("/metrics", metrics_endpoint, allow_head=False)
+    _add_feature_routes(app, svc)
+    app.router.add_route("GET", "/{tail:.*}", original)
+    app.router.add_route("HEAD", "/{tail:.*}", original)
+    app.router.add_route("*", "/{tail:.*}", _not_allowed)
+
+    async def startup(app: web.Application) -> None:
+        await svc.start()
+
+    async def cleanup(app: web.Application) -> None:
+        await svc.close()
+
+    app.on_startup.append(startup)
+    app.on_cleanup.append(cleanup)
+    return app
+
+
+def _add_feature_routes(app: web.Application, svc: Services) -> None:
+    """Previews and the image converter register their routes here when present."""
+    try:
+        from proxy.previews.routes import setup as setup_previews
+    except ImportError:
+        return
+    setup_previews(app, svc)

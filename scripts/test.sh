@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Sets up everything the test suite needs (Python venv, Azurite from npm) and runs it.
+# Usage: ./scripts/test.sh [pytest args...]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON="${PYTHON:-python3}"
+if [ ! -x .venv/bin/python ]; then
+  "$PYTHON" -m venv .venv
+fi
+.venv/bin/python -m pip install --quiet --upgrade pip
+.venv/bin/python -m pip install --quiet -e '.[test]'
+
+# Azurite (Azure Blob emulator) for the azure provider tests; the tests start it.
+if [ ! -x node_modules/.bin/azurite-blob ]; then
+  npm install --no-audit --no-fund --loglevel=error
+fi
+
+.venv/bin/ruff check proxy tests benchmarks
+.venv/bin/ruff format --check proxy tests benchmarks
+exec .venv/bin/python -m pytest "$@"
