@@ -115,10 +115,8 @@ class Index:
     def touch(self, key: str, now: float) -> None:
         """Best effort: a busy index must not stall a hit, the next hit will touch again."""
         db = self._db()
-        try:
+        with contextlib.suppress(sqlite3.OperationalError):
             db.execute("UPDATE entries SET accessed = ? WHERE key = ?", (now, key))
-        except sqlite3.OperationalError:
-            pass
 
     def totals(self) -> tuple[int, int]:
         row = self._db().execute("SELECT bytes, entries FROM totals WHERE id = 0").fetchone()

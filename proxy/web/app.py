@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from proxy.converter.routes import setup as setup_converter
+from proxy.previews.routes import setup as setup_previews
 from proxy.settings import Settings
 from proxy.storage import Storage
 from proxy.web.middleware import make_middlewares
@@ -27,7 +29,8 @@ def create_app(settings: Settings, storage: Storage | None = None) -> web.Applic
 
     app.router.add_get("/health", health, allow_head=True)
     app.router.add_get("/metrics", metrics_endpoint, allow_head=False)
-    _add_feature_routes(app, svc)
+    setup_converter(app, svc)
+    setup_previews(app, svc)
     app.router.add_route("GET", "/{tail:.*}", original)
     app.router.add_route("HEAD", "/{tail:.*}", original)
     app.router.add_route("*", "/{tail:.*}", _not_allowed)
@@ -41,12 +44,3 @@ def create_app(settings: Settings, storage: Storage | None = None) -> web.Applic
     app.on_startup.append(startup)
     app.on_cleanup.append(cleanup)
     return app
-
-
-def _add_feature_routes(app: web.Application, svc: Services) -> None:
-    """Previews and the image converter register their routes here when present."""
-    try:
-        from proxy.previews.routes import setup as setup_previews
-    except ImportError:
-        return
-    setup_previews(app, svc)

@@ -1,0 +1,1 @@
+"""Previews: imgproxy-compatible URLs rendered with libvips into the preview cache."""
