@@ -69,11 +69,11 @@ def requested_range(request: web.BaseRequest, size: int) -> tuple[int, int] | No
             raise Unsatisfiable(size)
         return max(size - suffix, 0), size - 1
     start = int(first)
-    end = int(last) if last else size - 1
-    if end < start:
-        return None
+    if last and int(last) < start:
+        return None  # syntactically invalid: ignore the header
     if start >= size:
         raise Unsatisfiable(size)
+    end = int(last) if last else size - 1
     return start, min(end, size - 1)
 
 

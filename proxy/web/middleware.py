@@ -84,9 +84,8 @@ def make_middlewares(request_timeout: float, access_log_on: bool) -> list:  # ty
                 response = error_response(status, reason)
                 log.info("%d %s: %s", status, loggable_path(request), exc.kind)
             except web.HTTPException as exc:
-                if (exc.status >= 400 and exc.text is None) or exc.text == exc.reason:
-                    exc.text = f"{exc.reason.lower()}\n"
-                response = exc
+                headers = {k: v for k, v in exc.headers.items() if k.lower() != "content-type"}
+                response = error_response(exc.status, exc.reason.lower(), headers)
             except (asyncio.CancelledError, ConnectionResetError):
                 raise
             except Exception:
@@ -113,7 +112,11 @@ def _log_access(
     cache = "-"
     if response is not None:
         cache = response.headers.get("X-Cache-Status", "-")
-        sent = response.body_length if response.prepared else (response.content_length or 0)
+        sent = (
+            0
+            if response.status == 304 or request.method == "HEAD"
+            else (response.content_length or 0)
+        )
     access_log.info(
         json.dumps(
             {

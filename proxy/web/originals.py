@@ -15,8 +15,8 @@ from proxy.web.services import services
 def split_object_path(raw_path: str) -> tuple[str, str]:
     """(bucket, key) from a still percent-encoded path; decoded exactly once."""
     bucket, _, raw_key = raw_path.lstrip("/").partition("/")
-    if not bucket or not raw_key:
-        raise NotFound("not found")  # no listing of buckets or of the root
+    if not bucket or not raw_key or raw_key.endswith("/"):
+        raise NotFound("not found")  # no listing of the root, a bucket or a folder
     key = unquote(raw_key, errors="strict")
     if "\x00" in key:
         raise BadRequest("NUL byte in key")
