@@ -39,6 +39,7 @@ class ObjectInfo:
     content_type: str | None
     etag: str  # without quotes
     last_modified: float  # unix seconds
+    md5: str | None = None  # hex digest of the content when the store knows it; for migration
 
 
 @dataclass(frozen=True)

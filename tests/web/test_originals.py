@@ -4,6 +4,7 @@ from email.utils import formatdate
 
 import pytest
 
+from proxy.web.services import SERVICES
 from tests.conftest import read_metric
 
 
@@ -113,9 +114,7 @@ async def test_conditional_requests_get_304(client, stored, warm):
     first = await client.get(stored)
     await first.read()
     if not warm:
-        client.server.app  # the entry is cached now; purge it to test the miss path
-        from proxy.web.services import SERVICES
-
+        # The entry is cached now; purge it to test the miss path.
         client.server.app[SERVICES].caches["storage"].purge_prefix("")
     etag, modified = first.headers["ETag"], first.headers["Last-Modified"]
     for headers in (
