@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from proxy.settings import Settings, SettingsError, describe, load_settings
+from proxy.settings import CACHE_NAMES, Settings, SettingsError, describe, load_settings
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -20,8 +21,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from proxy.server import serve
 
     settings = _settings(args)
-    serve(settings, args.host, args.port, workers=getattr(args, "workers", 1))
-    return 0
+    workers = args.workers if args.workers is not None else (os.cpu_count() or 1)
+    return serve(
+        settings,
+        args.host,
+        args.port,
+        workers=workers,
+        env_file=args.env_file,
+        worker=getattr(args, "worker", False),
+    )
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -29,10 +37,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     urls = seed_sample(settings)
-    if not args.host.startswith("127."):
-        pass
-    if settings.storage.provider == "http" and not settings.storage.buckets:
-        settings = _settings(args)  # pick up the sample bucket just created
     base = f"http://{args.host}:{args.port}"
     print("Try these:", flush=True)
     for url in urls:
@@ -60,6 +64,23 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
+def cmd_cache(args: argparse.Namespace) -> int:
+    from proxy import admin
+
+    settings = _settings(args)
+    if args.action == "stats":
+        print(admin.format_stats(admin.cache_stats(settings)))
+        return 0
+    if args.action == "purge":
+        removed = admin.purge(settings, args.cache, args.prefix)
+        for name, count in removed.items():
+            print(f"{name}: removed {count} entries")
+        return 0
+    from proxy.warm import warm
+
+    return warm(args.file, args.url, args.concurrency)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m proxy", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -72,12 +93,35 @@ def build_parser() -> argparse.ArgumentParser:
     serve = add("serve", "run the HTTP server")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument(
+        "--workers", type=int, default=None, help="processes sharing the port (default: cores)"
+    )
+    serve.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     serve.set_defaults(func=cmd_serve)
 
     demo = add("demo", "put a sample image under DATA_PATH/storage, print URLs, serve")
     demo.add_argument("--host", default="127.0.0.1")
     demo.add_argument("--port", type=int, default=8080)
+    demo.add_argument("--workers", type=int, default=1)
     demo.set_defaults(func=cmd_demo)
+
+    cache = add("cache", "cache statistics, purge and warm-up (safe while serving)")
+    actions = cache.add_subparsers(dest="action", required=True)
+    for action, help_text in (
+        ("stats", "entries, bytes, bound and oldest entry per cache"),
+        ("purge", "remove entries; a purged original also drops its previews and conversions"),
+        ("warm", "request paths or preview URLs (one a line) from the running server"),
+    ):
+        p = actions.add_parser(action, help=help_text)
+        p.add_argument("--env-file", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+        if action == "purge":
+            p.add_argument("--cache", choices=CACHE_NAMES, help="only this cache (and derived)")
+            p.add_argument("--prefix", default="", help="BUCKET/KEY-PREFIX of the originals")
+        if action == "warm":
+            p.add_argument("file", nargs="?", default="-", help="a file, or - for stdin")
+            p.add_argument("--url", default="http://127.0.0.1:8080", help="the running server")
+            p.add_argument("--concurrency", type=int, default=8)
+    cache.set_defaults(func=cmd_cache)
 
     add("where", "print where settings, storage and caches are").set_defaults(func=cmd_where)
     add("check", "validate settings and that the storage answers").set_defaults(func=cmd_check)

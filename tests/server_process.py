@@ -18,7 +18,9 @@ def free_port() -> int:
 
 
 class ServerProcess:
-    def __init__(self, env: dict[str, str], cwd: Path, args: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, env: dict[str, str], cwd: Path, args: tuple[str, ...] = ("--workers", "1")
+    ) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         full_env = {**os.environ, "ACCESS_LOG": "off", **env}

@@ -24,6 +24,7 @@ from typing import Any
 from proxy import metrics
 from proxy.cache.entry import Entry, Meta
 from proxy.cache.index import INLINE_LIMIT, Index, Removed, unlink_quietly
+from proxy.cache.locks import KeyLocks
 from proxy.settings import CacheSettings
 from proxy.storage.base import ObjectStream
 from proxy.storage.errors import Unavailable
@@ -143,6 +144,7 @@ class Cache:
         # Touch an entry's access time at most this often: hits stay read-only in between.
         self.touch_interval = min(settings.expires / 50, 60.0)
         self.index = Index(self.directory)
+        self.locks = KeyLocks(self.directory / "locks")
         self.data_dir = self.directory / "data"
         self.staging_dir = self.directory / "staging"
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -280,22 +282,9 @@ class Cache:
     # -- making entries -------------------------------------------------------------------
 
     async def _run(self, flight: _Flight, source: str, make: Maker) -> None:
-        fill: Fill | None = None
         try:
-            fill = await make()
-            if fill.body is not None:
-                flight.meta_ready.set_result(fill.meta)
-                entry = await asyncio.to_thread(self._store_bytes, flight.key, source, fill)
-                flight.done.set_result(entry)
-            else:
-                assert fill.stream is not None
-                if not 0 <= fill.meta.size <= self.max_object_size:
-                    flight.uncacheable = fill
-                    flight.meta_ready.set_result(fill.meta)
-                    flight.done.set_result(None)
-                    fill = None  # the stream now belongs to whoever claims it
-                    return
-                await self._stream_to_staging(flight, source, fill)
+            async with self.locks.hold(flight.key):
+                await self._make_unless_made(flight, source, make)
         except BaseException as exc:
             for fut in (flight.meta_ready, flight.done):
                 if not fut.done():
@@ -309,13 +298,37 @@ class Cache:
             flight.advance()
             if self._flights.get(flight.key) is flight:
                 del self._flights[flight.key]
-            if fill is not None and fill.stream is not None:
-                await fill.stream.aclose()
             if flight.read_fd is not None:
                 os.close(flight.read_fd)
                 flight.read_fd = None
             if flight.staged is not None:
                 unlink_quietly(flight.staged)  # gone already when committed
+
+    async def _make_unless_made(self, flight: _Flight, source: str, make: Maker) -> None:
+        """Make the entry, unless another process did while this one waited for the lock."""
+        row = self.index.get(flight.key)
+        if row is not None and row.accessed >= time.time() - self.expires:
+            meta = Meta.from_json(row.meta)
+            body = None if row.body is None else bytes(row.body)
+            flight.meta_ready.set_result(meta)
+            flight.done.set_result(Entry(flight.key, meta, "MISS", body=body))
+            return
+        fill = await make()
+        if fill.body is not None:
+            flight.meta_ready.set_result(fill.meta)
+            entry = await asyncio.to_thread(self._store_bytes, flight.key, source, fill)
+            flight.done.set_result(entry)
+            return
+        assert fill.stream is not None
+        if not 0 <= fill.meta.size <= self.max_object_size:
+            flight.uncacheable = fill  # the stream now belongs to whoever claims it
+            flight.meta_ready.set_result(fill.meta)
+            flight.done.set_result(None)
+            return
+        try:
+            await self._stream_to_staging(flight, source, fill)
+        finally:
+            await fill.stream.aclose()
 
     async def _stream_to_staging(self, flight: _Flight, source: str, fill: Fill) -> None:
         assert fill.stream is not None

@@ -1,0 +1,69 @@
+"""`serve --workers N`: N processes on one port, sharing caches, single flight and metrics."""
+
+import asyncio
+import os
+import signal
+import time
+import urllib.request
+
+import aiohttp
+
+from tests.conftest import metric_value
+from tests.server_process import ServerProcess
+
+
+def metrics(server: ServerProcess) -> str:
+    with urllib.request.urlopen(server.base + "/metrics", timeout=10) as response:
+        return response.read().decode()
+
+
+def worker_pids(server: ServerProcess) -> set[int]:
+    children = f"/proc/{server.proc.pid}/task/{server.proc.pid}/children"
+    with open(children) as f:
+        return {int(p) for p in f.read().split()}
+
+
+async def fetch_many(url: str, count: int) -> list[tuple[int, bytes]]:
+    async def one() -> tuple[int, bytes]:
+        # A connection each, so the kernel spreads them over the workers.
+        async with aiohttp.ClientSession() as session, session.get(url) as response:
+            return response.status, await response.read()
+
+    return await asyncio.gather(*(one() for _ in range(count)))
+
+
+def test_workers_share_one_flight_and_report_summed_metrics(data_path, tmp_path):
+    body = os.urandom(2 << 20)
+    (data_path / "storage" / "abc-public" / "one.bin").write_bytes(body)
+    env = {"DATA_PATH": str(data_path)}
+    with ServerProcess(env, tmp_path, args=("--workers", "3")) as server:
+        deadline = time.monotonic() + 20
+        while len(worker_pids(server)) < 3 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        results = asyncio.run(fetch_many(server.base + "/abc-public/one.bin", 50))
+        assert all(status == 200 and data == body for status, data in results)
+        text = metrics(server)
+        assert metric_value(text, "proxy_storage_reads_total", provider="http") == 1
+        assert metric_value(text, "proxy_http_requests_total", route="original", status="200") == 50
+        server.stop()
+
+
+def test_a_dead_worker_is_replaced(data_path, tmp_path):
+    env = {"DATA_PATH": str(data_path)}
+    with ServerProcess(env, tmp_path, args=("--workers", "2")) as server:
+        deadline = time.monotonic() + 20
+        while len(worker_pids(server)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        victim = min(worker_pids(server))
+        os.kill(victim, signal.SIGKILL)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            pids = worker_pids(server)
+            if len(pids) == 2 and victim not in pids:
+                break
+            time.sleep(0.1)
+        assert len(pids) == 2 and victim not in pids
+        with urllib.request.urlopen(server.base + "/health", timeout=10) as response:
+            assert response.status == 200
+        server.stop()
+        assert server.proc.returncode == 0
