@@ -73,6 +73,12 @@ SETTINGS: tuple[Setting, ...] = (
         "larger objects stream through uncached, so one video cannot flush a cache",
     ),
     Setting(
+        "CACHE_MEMORY_SIZE",
+        "64m",
+        SIZE_FORM,
+        "per-process memory tier for hot entries up to 256k (0 turns it off)",
+    ),
+    Setting(
         "CACHE_STALE_GRACE",
         "1d",
         DURATION_FORM,
@@ -185,6 +191,7 @@ class Settings:
     storage: StorageSettings
     caches: Mapping[str, CacheSettings]
     stale_grace: float
+    memory_cache_size: int
     cache_control: str
     shutdown_timeout: float
     request_timeout: float
@@ -402,6 +409,7 @@ def parse_settings(env: Mapping[str, str], env_file: Path | None = None) -> Sett
         storage=storage,
         caches=caches,
         stale_grace=r.duration("CACHE_STALE_GRACE"),
+        memory_cache_size=r.size("CACHE_MEMORY_SIZE"),
         cache_control=r.text("CACHE_CONTROL"),
         shutdown_timeout=r.duration("SHUTDOWN_TIMEOUT"),
         request_timeout=r.duration("REQUEST_TIMEOUT"),

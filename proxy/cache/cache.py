@@ -25,6 +25,7 @@ from proxy import metrics
 from proxy.cache.entry import Entry, Meta
 from proxy.cache.index import INLINE_LIMIT, Index, Removed, unlink_quietly
 from proxy.cache.locks import KeyLocks
+from proxy.cache.memory import RECHECK, MemoryTier, Remembered
 from proxy.settings import CacheSettings
 from proxy.storage.base import ObjectStream
 from proxy.storage.errors import Unavailable
@@ -32,6 +33,8 @@ from proxy.storage.errors import Unavailable
 log = logging.getLogger("proxy.cache")
 
 READ_CHUNK = 256 * 1024
+# Bodies up to this size are kept in the memory tier and sent from memory.
+MEMORY_MAX_ENTRY = 256 * 1024
 
 
 @dataclass
@@ -134,7 +137,9 @@ Maker = Callable[[], Awaitable[Fill]]
 
 
 class Cache:
-    def __init__(self, settings: CacheSettings, *, stale_grace: float = 0.0) -> None:
+    def __init__(
+        self, settings: CacheSettings, *, stale_grace: float = 0.0, memory_size: int = 0
+    ) -> None:
         self.name = settings.name
         self.directory = settings.path
         self.bound = settings.size
@@ -145,11 +150,13 @@ class Cache:
         self.touch_interval = min(settings.expires / 50, 60.0)
         self.index = Index(self.directory)
         self.locks = KeyLocks(self.directory / "locks")
+        self.memory = MemoryTier(memory_size, MEMORY_MAX_ENTRY)
         self.data_dir = self.directory / "data"
         self.staging_dir = self.directory / "staging"
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.staging_dir.mkdir(parents=True, exist_ok=True)
         self._flights: dict[str, _Flight] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._sweeper: asyncio.Task[None] | None = None
         self._hits = metrics.CACHE_REQUESTS.labels(self.name, "hit")
         self._misses = metrics.CACHE_REQUESTS.labels(self.name, "miss")
@@ -157,6 +164,7 @@ class Cache:
     # -- life cycle -----------------------------------------------------------------------
 
     async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
         await asyncio.to_thread(self._clear_dead_staging)
         self.publish_size()
         self._sweeper = asyncio.create_task(self._sweep_forever(), name=f"sweep-{self.name}")
@@ -180,15 +188,24 @@ class Cache:
 
     def lookup(self, key: str, *, stale: bool = False) -> Entry | None:
         """A complete entry, or None. With `stale`, idle-expired entries count too."""
+        now = time.time()
+        hot = self.memory.get(key)
+        if hot is not None and now - hot.checked < RECHECK:
+            self._touch(key, hot, now)
+            return Entry(key, hot.meta, "HIT", body=hot.body)
         row = self.index.get(key)
         if row is None:
+            self.memory.discard(key)
             return None
-        now = time.time()
         expired = row.accessed < now - self.expires
         if expired and not stale:
             return None
         meta = Meta.from_json(row.meta)
         status = "STALE" if expired else "HIT"
+        if hot is not None and hot.stored == row.stored and not expired:
+            hot.checked = now
+            self._touch(key, hot, max(now, row.accessed))
+            return Entry(key, hot.meta, "HIT", body=hot.body)
         if row.body is not None:
             entry = Entry(key, meta, status, body=bytes(row.body))
         else:
@@ -204,9 +221,21 @@ class Cache:
                 asyncio.get_running_loop().run_in_executor(None, self._drop, [key])
                 return None
             entry = Entry(key, meta, status, file=fobj, path=path)
-        if not expired and now - row.accessed > self.touch_interval:
-            asyncio.get_running_loop().run_in_executor(None, self.index.touch, key, now)
+            if row.size <= self.memory.max_entry:
+                entry.body = os.pread(fobj.fileno(), row.size, 0)
+                entry.close()
+        if not expired:
+            if entry.body is not None:
+                self.memory.put(key, Remembered(meta, entry.body, row.stored, now, row.accessed))
+            if now - row.accessed > self.touch_interval:
+                asyncio.get_running_loop().run_in_executor(None, self.index.touch, key, now)
         return entry
+
+    def _touch(self, key: str, hot: Remembered, now: float) -> None:
+        """Reads served from memory still count as reads for the shared LRU and idle time."""
+        if now - hot.touched > self.touch_interval:
+            hot.touched = now
+            asyncio.get_running_loop().run_in_executor(None, self.index.touch, key, now)
 
     async def get(self, key: str, source: str, make: Maker) -> Result:
         """The entry for `key`, making it (once, however many ask) when missing."""
@@ -395,12 +424,19 @@ class Cache:
     def _after_removal(
         self, removed: list[Removed], reason: str, replaced: str | None = None
     ) -> None:
+        if removed and self._loop is not None:
+            # May run in a worker thread: the memory tier belongs to the event loop.
+            self._loop.call_soon_threadsafe(self._forget, [item.key for item in removed])
         for item in removed:
             if item.file:
                 unlink_quietly(self.data_dir / item.file)
             if item.key != replaced:
                 metrics.CACHE_EVICTIONS.labels(self.name, reason).inc()
         self.publish_size()
+
+    def _forget(self, keys: list[str]) -> None:
+        for key in keys:
+            self.memory.discard(key)
 
     def _drop(self, keys: list[str]) -> None:
         self._after_removal(self.index.remove_keys(keys), "corrupt")

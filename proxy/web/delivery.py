@@ -26,6 +26,8 @@ from proxy.web.conditional import (
 )
 from proxy.web.deadline import lift_deadline
 
+SMALL_BODY = 256 * 1024
+
 
 @dataclass
 class MetaOnly:
@@ -158,6 +160,10 @@ async def respond(
         body = result.body if length == size else result.body[start : start + length]
         return web.Response(status=status, headers=headers, body=body)
     assert result.file is not None
+    if length <= SMALL_BODY:
+        # For small bodies one read beats sendfile's transport dance.
+        body = os.pread(result.file.fileno(), length, start)
+        return web.Response(status=status, headers=headers, body=body)
     # Sent here, while the caller still holds the entry's file open.
     file_response = FileSliceResponse(result.file, start, length, status, headers)
     await file_response.prepare(request)

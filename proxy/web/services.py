@@ -25,7 +25,11 @@ class Services:
     def build(cls, settings: Settings, storage: Storage | None = None) -> Services:
         storage = storage or create_storage(settings.storage)
         caches = {
-            name: Cache(cfg, stale_grace=settings.stale_grace if name == "storage" else 0.0)
+            name: Cache(
+                cfg,
+                stale_grace=settings.stale_grace if name == "storage" else 0.0,
+                memory_size=settings.memory_cache_size,
+            )
             for name, cfg in settings.caches.items()
         }
         return cls(settings, storage, caches, Originals(storage, caches["storage"]))

@@ -339,3 +339,27 @@ def test_a_crash_mid_write_leaves_no_entry(tmp_path):
             await cache.close()
 
     asyncio.run(reopen())
+
+
+async def test_the_memory_tier_serves_hot_entries_and_sees_purges(tmp_path, monkeypatch):
+    from proxy.cache import memory
+    from proxy.cache.index import Index
+
+    monkeypatch.setattr(memory, "RECHECK", 0.2)
+    monkeypatch.setattr("proxy.cache.cache.RECHECK", 0.2)
+    cache = Cache(settings(tmp_path / "c"), memory_size=1 << 20)
+    await cache.start()
+    try:
+        body = os.urandom(40_000)
+        await consume(await cache.get("k", "b/k", stream_maker(body)))
+        assert cache.lookup("k").body == body  # read from disk, remembered
+        assert cache.memory.get("k") is not None
+        # Another process (e.g. `cache purge`) drops it from the shared index.
+        other = Index(tmp_path / "c")
+        other.remove_source_prefix("b/")
+        other.close()
+        await asyncio.sleep(0.3)
+        assert cache.lookup("k") is None
+        assert cache.memory.get("k") is None
+    finally:
+        await cache.close()

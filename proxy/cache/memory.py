@@ -1,0 +1,57 @@
+"""A small per-process memory tier in front of a disk cache, for hot small entries.
+
+A hit here skips the index query, the open, the fstat and the read. The disk index stays
+the truth: each remembered entry is re-checked against it at most once per RECHECK
+seconds, so a purge or an eviction by another process is seen within that time.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from proxy.cache.entry import Meta
+
+RECHECK = 1.0
+
+
+@dataclass
+class Remembered:
+    meta: Meta
+    body: bytes
+    stored: float  # the index row's stored time: a replaced entry has another
+    checked: float  # when it was last confirmed against the index
+    touched: float  # when the index last heard of a read
+
+
+class MemoryTier:
+    def __init__(self, capacity: int, max_entry: int) -> None:
+        self.capacity = capacity
+        self.max_entry = max_entry
+        self.used = 0
+        self._items: OrderedDict[str, Remembered] = OrderedDict()
+
+    def get(self, key: str) -> Remembered | None:
+        item = self._items.get(key)
+        if item is not None:
+            self._items.move_to_end(key)
+        return item
+
+    def put(self, key: str, item: Remembered) -> None:
+        if len(item.body) > self.max_entry or self.capacity <= 0:
+            return
+        self.discard(key)
+        self._items[key] = item
+        self.used += len(item.body)
+        while self.used > self.capacity and self._items:
+            _, oldest = self._items.popitem(last=False)
+            self.used -= len(oldest.body)
+
+    def discard(self, key: str) -> None:
+        item = self._items.pop(key, None)
+        if item is not None:
+            self.used -= len(item.body)
+
+    def clear(self) -> None:
+        self._items.clear()
+        self.used = 0
