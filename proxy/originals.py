@@ -12,7 +12,8 @@ import logging
 import mimetypes
 
 from proxy import metrics
-from proxy.cache import Cache, Entry, Fill, Meta, Passthrough, Result
+from proxy.cache import Cache, Entry, Fill, Meta, Passthrough, Result, Tail
+from proxy.cache.cache import Maker
 from proxy.storage import ObjectInfo, ObjectMissing, Storage, StorageError
 from proxy.storage.errors import InvalidKey
 
@@ -38,7 +39,7 @@ class Originals:
         self.cache = cache
         self._prefetches: set[asyncio.Task[None]] = set()
 
-    def _maker(self, bucket: str, key: str):  # type: ignore[no-untyped-def]
+    def _maker(self, bucket: str, key: str) -> Maker:
         async def make() -> Fill:
             stream = await self.storage.open(bucket, key)
             return Fill(meta_from_info(stream.info), stream=stream)
@@ -106,8 +107,8 @@ class Originals:
             try:
                 result = await self.cache.fill(ck, ck, self._maker(bucket, key))
                 async with result:
-                    if hasattr(result, "wait"):
-                        await result.wait()  # type: ignore[union-attr]
+                    if isinstance(result, Tail):
+                        await result.wait()
             except StorageError as exc:
                 log.info("prefetch of %s failed: %s", ck, exc.kind)
 
