@@ -50,8 +50,14 @@ async def run_worker(settings: Settings, host: str, port: int, *, reuse_port: bo
     from proxy.web.app import create_app
 
     app = create_app(settings)
+    # handler_cancellation: a client that hangs up cancels its handler, so work that nobody
+    # else waits for (a render, a download into the cache) is cancelled with it.
     runner = web.AppRunner(
-        app, handle_signals=False, access_log=None, shutdown_timeout=settings.shutdown_timeout
+        app,
+        handle_signals=False,
+        handler_cancellation=True,
+        access_log=None,
+        shutdown_timeout=settings.shutdown_timeout,
     )
     await runner.setup()
     site = web.TCPSite(runner, host, port, reuse_port=reuse_port or None, backlog=1024)

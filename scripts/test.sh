@@ -16,6 +16,9 @@ if [ ! -x node_modules/.bin/azurite-blob ]; then
   npm install --no-audit --no-fund --loglevel=error
 fi
 
-.venv/bin/ruff check proxy tests benchmarks
-.venv/bin/ruff format --check proxy tests benchmarks
+.venv/bin/ruff check proxy tests benchmarks scripts
+.venv/bin/ruff format --check proxy tests benchmarks scripts
+.venv/bin/hadolint --failure-threshold style Dockerfile
+# The README's settings table must be the one generated from proxy/settings.py.
+.venv/bin/python scripts/settings_table.py README.md
 exec .venv/bin/python -m pytest "$@"

