@@ -1,0 +1,70 @@
+"""`convert`: an original in any image format -> a browser-viewable PNG, JPEG or WebP."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pyvips
+
+from proxy.converter.blob import Blob
+from proxy.converter.detect import Detected
+from proxy.converter.encode import CONTENT_TYPES, default_format, encode
+from proxy.converter.limits import Limits
+from proxy.converter.loaders import load_heif, load_nrrd, load_pillow, load_vips
+from proxy.converter.normalize import viewable
+from proxy.errors import Unprocessable, UnsupportedMediaType
+
+Loader = Callable[[Blob, Limits], pyvips.Image | None]
+
+# Formats no image loader should try: a video or an archive is never "an image libvips reads".
+NOT_IMAGES = {"mp4", "mov", "matroska", "avi", "mpeg", "mp3", "ogg", "wav", "zip", "gzip"}
+# Formats this converter claims: failing to load one of them means the file is corrupt.
+KNOWN_IMAGES = {"tiff", "bmp", "heif", "nrrd", "mpo", "jpeg", "png", "gif", "webp", "avif", "ico"}
+LOSSY_SOURCES = {"jpeg", "mpo", "heif", "webp", "avif"}
+_SPECIFIC: dict[str, tuple[Loader, ...]] = {
+    "heif": (load_heif,),
+    "nrrd": (load_nrrd,),
+    "bmp": (load_pillow, load_vips),
+    "ico": (load_pillow, load_vips),
+}
+_GENERIC: tuple[Loader, ...] = (load_vips, load_pillow)
+
+
+@dataclass(frozen=True)
+class Output:
+    body: bytes
+    fmt: str
+
+    @property
+    def content_type(self) -> str:
+        return CONTENT_TYPES[self.fmt]
+
+
+def convert_image(blob: Blob, detected: Detected, fmt: str | None, limits: Limits) -> Output:
+    """Runs in a worker thread: it decodes and encodes."""
+    if detected.kind in NOT_IMAGES:
+        raise UnsupportedMediaType(f"unsupported type {detected.mime}: not an image")
+    image = _load(blob, detected, limits)
+    try:
+        image = viewable(image)
+        fmt = fmt or default_format(image, lossy_source=detected.kind in LOSSY_SOURCES)
+        return Output(encode(image, fmt), fmt)
+    except pyvips.Error as exc:
+        # libvips decodes lazily: a truncated or corrupt body shows up only now.
+        raise Unprocessable(f"cannot decode {detected.kind} image: {_first_line(exc)}") from exc
+
+
+def _load(blob: Blob, detected: Detected, limits: Limits) -> pyvips.Image:
+    for loader in _SPECIFIC.get(detected.kind, _GENERIC):
+        image = loader(blob, limits)
+        if image is not None:
+            return image
+    if detected.kind in KNOWN_IMAGES:
+        raise Unprocessable(f"cannot decode {detected.mime}: corrupt or unsupported variant")
+    raise UnsupportedMediaType(f"unsupported type {detected.mime}")
+
+
+def _first_line(exc: pyvips.Error) -> str:
+    detail = (exc.detail or exc.message or "").strip().splitlines()
+    return detail[0] if detail else "corrupt data"

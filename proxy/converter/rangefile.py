@@ -1,0 +1,108 @@
+"""A seekable, read-only file over ranged storage reads, for decoders that need a file.
+
+FFmpeg reads a video's index and then only the packets it decodes, so a frame from a large
+uncached video costs a few ranged reads instead of a download. Reads come from a worker
+thread; each missing block is fetched on the event loop and waited for.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from collections import OrderedDict
+from collections.abc import Callable
+
+from proxy.converter.pool import Token
+from proxy.storage import Storage
+
+MIN_BLOCK = 64 * 1024
+MAX_BLOCK = 1024 * 1024
+MAX_BLOCKS = 16
+
+Fetch = Callable[[int, int], bytes]  # (start, end inclusive) -> those bytes
+
+
+def block_size_for(size: int) -> int:
+    """Small objects get small blocks (a frame reads little); large ones fewer round trips."""
+    return max(MIN_BLOCK, min(MAX_BLOCK, size // 256))
+
+
+class RangeFile(io.RawIOBase):
+    def __init__(self, fetch: Fetch, size: int, block_size: int, max_blocks: int = MAX_BLOCKS):
+        super().__init__()
+        self._fetch = fetch
+        self.size = size
+        self.block_size = block_size
+        self.max_blocks = max_blocks
+        self._blocks: OrderedDict[int, bytes] = OrderedDict()
+        self._pos = 0
+        self._failed = False
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self.size}[whence]
+        if base + offset < 0:
+            raise OSError("negative seek position")
+        self._pos = base + offset
+        return self._pos
+
+    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def,override]
+        if self._failed or self._pos >= self.size or len(buffer) == 0:
+            # After a failure, end of file: FFmpeg stops, and PyAV raises the first error.
+            return 0
+        index, offset = divmod(self._pos, self.block_size)
+        try:
+            block = self._block(index)
+        except BaseException:
+            self._failed = True
+            raise
+        count = min(len(buffer), len(block) - offset)
+        buffer[:count] = block[offset : offset + count]
+        self._pos += count
+        return count
+
+    def _block(self, index: int) -> bytes:
+        block = self._blocks.get(index)
+        if block is not None:
+            self._blocks.move_to_end(index)
+            return block
+        start = index * self.block_size
+        end = min(start + self.block_size, self.size) - 1
+        block = self._fetch(start, end)
+        if len(block) != end - start + 1:
+            raise OSError(f"short read at {start}: {len(block)} of {end - start + 1} bytes")
+        self._blocks[index] = block
+        if len(self._blocks) > self.max_blocks:
+            self._blocks.popitem(last=False)
+        return block
+
+
+def storage_fetch(
+    storage: Storage, bucket: str, key: str, loop: asyncio.AbstractEventLoop, token: Token
+) -> Fetch:
+    """A blocking fetch for worker threads, running the async ranged read on `loop`."""
+
+    async def read(start: int, end: int) -> bytes:
+        async with await storage.open(bucket, key, (start, end)) as stream:
+            return b"".join([chunk async for chunk in stream])
+
+    def fetch(start: int, end: int) -> bytes:
+        token.check()
+        future = asyncio.run_coroutine_threadsafe(read(start, end), loop)
+        while True:
+            try:
+                return future.result(timeout=0.5)
+            except TimeoutError:
+                if token.cancelled:  # the request gave up: don't keep the worker waiting
+                    future.cancel()
+                    token.check()
+
+    return fetch

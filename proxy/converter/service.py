@@ -1,0 +1,190 @@
+"""The image converter: implements proxy.sources.Converter over the image-converter cache.
+
+A conversion's cache key is its canonical source ref; its cache `source` is the original's
+`bucket/key`, so purging an original drops every conversion made from it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import hashlib
+import time
+from collections.abc import Callable, Mapping
+from typing import BinaryIO
+
+from proxy import metrics
+from proxy.cache import Cache, Entry, Fill, Meta, Passthrough
+from proxy.converter import refs
+from proxy.converter.blob import Blob
+from proxy.converter.detect import HEAD_SIZE, Detected, sniff
+from proxy.converter.encode import CONTENT_TYPES, encode
+from proxy.converter.images import Output, convert_image
+from proxy.converter.limits import Limits
+from proxy.converter.loaders import from_array
+from proxy.converter.normalize import viewable
+from proxy.converter.pool import Pool, Token
+from proxy.converter.rangefile import RangeFile, block_size_for, storage_fetch
+from proxy.errors import PayloadTooLarge
+from proxy.originals import Originals
+from proxy.sources import SourceRef
+from proxy.storage import Storage
+from proxy.web.services import Services
+
+CACHE_NAME = "image_converter"
+VideoOpener = Callable[[Token], str | BinaryIO]
+
+
+class ImageConverter:
+    def __init__(
+        self, originals: Originals, storage: Storage, cache: Cache, pool: Pool, limits: Limits
+    ) -> None:
+        self.originals = originals
+        self.storage = storage
+        self.cache = cache
+        self.pool = pool
+        self.limits = limits
+
+    @classmethod
+    def from_services(cls, svc: Services) -> ImageConverter:
+        cfg = svc.settings.previews
+        pool = Pool(cfg.concurrency, cfg.queue, cfg.converter_timeout)
+        limits = Limits.from_settings(cfg.max_src_resolution, cfg.max_src_file_size)
+        return cls(svc.originals, svc.storage, svc.caches[CACHE_NAME], pool, limits)
+
+    def parse(self, path: str, query: Mapping[str, str]) -> SourceRef:
+        return refs.parse(path, query)
+
+    async def entry(self, ref: SourceRef) -> Entry:
+        key = ref.canonical()
+        if ref.converter == refs.CONVERT:
+            cached = self.cache.lookup(key)
+            if cached is not None:
+                self.cache.record(hit=True)
+                return cached
+            original = await self._viewable_original(ref)
+            if original is not None:
+                return original
+            make = self._convert_maker(ref)
+        else:
+            make = self._frame_maker(ref)
+        result = await self.cache.get_entry(key, ref.origin, make)
+        assert isinstance(result, Entry)  # conversions are bytes, never streamed through
+        return result
+
+    async def close(self) -> None:
+        self.pool.close()
+
+    # -- convert ----------------------------------------------------------------------------
+
+    async def _viewable_original(self, ref: SourceRef) -> Entry | None:
+        """The cached original itself when browsers show it as is and no format is asked."""
+        original = await self._complete_original(ref)
+        try:
+            detected = sniff(await asyncio.to_thread(Blob.of(original).head, HEAD_SIZE))
+        except BaseException:
+            original.close()
+            raise
+        if detected.browser_viewable and refs.format_of(ref) in (None, detected.kind):
+            meta = dataclasses.replace(original.meta, content_type=detected.mime)
+            return dataclasses.replace(original, meta=meta)
+        original.close()
+        return None
+
+    async def _complete_original(self, ref: SourceRef) -> Entry:
+        original = await self.originals.entry(ref.bucket, ref.key)
+        if isinstance(original, Passthrough):
+            await original.stream.aclose()
+            self.limits.check_file_size(original.meta.size)
+            raise PayloadTooLarge("source file too large to convert")
+        try:
+            self.limits.check_file_size(original.meta.size)
+        except BaseException:
+            original.close()
+            raise
+        return original
+
+    def _convert_maker(self, ref: SourceRef):  # type: ignore[no-untyped-def]
+        async def make() -> Fill:
+            async with await self._complete_original(ref) as original:
+                blob = Blob.of(original)
+                fmt = refs.format_of(ref)
+
+                def job(token: Token) -> Output:
+                    detected: Detected = sniff(blob.head(HEAD_SIZE))
+                    return convert_image(blob, detected, fmt, self.limits)
+
+                output = await self._timed(refs.CONVERT, job)
+                return self._fill(ref, original.meta, output)
+
+        return make
+
+    # -- videoframe -------------------------------------------------------------------------
+
+    def _frame_maker(self, ref: SourceRef):  # type: ignore[no-untyped-def]
+        from proxy.converter.video import grab_frame  # PyAV loads FFmpeg: only when needed
+
+        position = refs.position_of(ref)
+        stream_index = refs.stream_index_of(ref)
+        fmt = refs.format_of(ref) or "jpeg"
+
+        async def make() -> Fill:
+            meta, open_video = await self._video_opener(ref)
+
+            def job(token: Token) -> Output:
+                video = open_video(token)
+                try:
+                    rgb = grab_frame(video, position, stream_index, self.limits, token)
+                finally:
+                    if not isinstance(video, str):
+                        video.close()
+                return Output(encode(viewable(from_array(rgb)), fmt), fmt)
+
+            output = await self._timed(refs.VIDEOFRAME, job)
+            return self._fill(ref, meta, output)
+
+        return make
+
+    async def _video_opener(self, ref: SourceRef) -> tuple[Meta, VideoOpener]:
+        """How a worker opens the video: the cached file, or ranged reads if too large to cache."""
+        original = await self.originals.entry(ref.bucket, ref.key)
+        if isinstance(original, Passthrough):
+            await original.stream.aclose()
+            size = original.meta.size
+            if size < 0:  # the store streamed it without a length
+                size = (await self.storage.head(ref.bucket, ref.key)).size
+            loop = asyncio.get_running_loop()
+
+            def open_ranged(token: Token) -> BinaryIO:
+                fetch = storage_fetch(self.storage, ref.bucket, ref.key, loop, token)
+                return RangeFile(fetch, size, block_size_for(size))  # type: ignore[return-value]
+
+            return original.meta, open_ranged
+        blob = Blob.of(original)
+        original.close()  # the worker opens the path itself
+
+        def open_cached(token: Token) -> str | BinaryIO:
+            return str(blob.path) if blob.path is not None else blob.open()
+
+        return original.meta, open_cached
+
+    # -- shared -----------------------------------------------------------------------------
+
+    async def _timed(self, kind: str, job):  # type: ignore[no-untyped-def]
+        started = time.perf_counter()
+        output = await self.pool.run(job)
+        metrics.CONVERSIONS.labels(kind).inc()
+        metrics.CONVERSION_DURATION.labels(kind).observe(time.perf_counter() - started)
+        return output
+
+    def _fill(self, ref: SourceRef, source: Meta, output: Output) -> Fill:
+        # Same original + same request = same bytes: the ETag survives a cache eviction.
+        etag = hashlib.sha256(f"{source.etag}\n{ref.canonical()}".encode()).hexdigest()[:32]
+        meta = Meta(
+            CONTENT_TYPES[output.fmt],
+            etag,
+            source.last_modified or time.time(),
+            len(output.body),
+            {"source_etag": source.etag},
+        )
+        return Fill(meta, body=output.body)
