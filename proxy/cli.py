@@ -81,6 +81,22 @@ def cmd_cache(args: argparse.Namespace) -> int:
     return warm(args.file, args.url, args.concurrency)
 
 
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from proxy.migrate import migrate
+
+    settings = _settings(args)
+    buckets = [b.strip() for b in args.buckets.split(",") if b.strip()] if args.buckets else None
+    return asyncio.run(
+        migrate(
+            settings,
+            Path(args.to_env_file),
+            buckets=buckets,
+            concurrency=args.concurrency,
+            dry_run=args.dry_run,
+        )
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m proxy", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -125,6 +141,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     add("where", "print where settings, storage and caches are").set_defaults(func=cmd_where)
     add("check", "validate settings and that the storage answers").set_defaults(func=cmd_check)
+
+    migrate = add("migrate", "copy DATA_PATH/storage to the store another env file describes")
+    migrate.add_argument("--to-env-file", required=True, help="settings of the target store")
+    migrate.add_argument("--buckets", help="comma-separated bucket folders (default: all)")
+    migrate.add_argument("--concurrency", type=int, default=4, help="parallel copies")
+    migrate.add_argument("--dry-run", action="store_true", help="only tell what would be copied")
+    migrate.set_defaults(func=cmd_migrate)
     return parser
 
 

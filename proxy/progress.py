@@ -60,23 +60,26 @@ class Progress:
     def line(self, now: float | None = None) -> str:
         now = self.clock() if now is None else now
         elapsed = max(now - self.started, 1e-6)
-        rate = self.bytes / elapsed
-        done = (
-            self.bytes / self.total_bytes
-            if self.total_bytes
-            else (self.objects / self.total_objects if self.total_objects else 1.0)
-        )
-        filled = int(BAR_WIDTH * min(done, 1.0))
-        remaining = self.total_bytes - self.bytes
-        eta = human_duration(remaining / rate) if rate > 0 and remaining > 0 else "-"
-        if remaining <= 0 and self.objects >= self.total_objects:
+        # Progress by bytes when their total is known (a copy), else by objects (a warm-up).
+        if self.total_bytes:
+            done = self.bytes / self.total_bytes
+            sizes = f"{human_bytes(self.bytes)}/{human_bytes(self.total_bytes)}"
+        else:
+            done = self.objects / self.total_objects if self.total_objects else 1.0
+            sizes = human_bytes(self.bytes)
+        done = min(done, 1.0)
+        if done >= 1.0:
             eta = "0:00"
+        elif done > 0:
+            eta = human_duration(elapsed * (1 - done) / done)
+        else:
+            eta = "-"
+        filled = int(BAR_WIDTH * done)
         prefix = f"{self.label} " if self.label else ""
         return (
             f"{prefix}[{'#' * filled}{'.' * (BAR_WIDTH - filled)}] "
-            f"{self.objects}/{self.total_objects} objects  "
-            f"{human_bytes(self.bytes)}/{human_bytes(self.total_bytes)}  "
-            f"{human_bytes(rate)}/s  ETA {eta}"
+            f"{self.objects}/{self.total_objects} objects  {sizes}  "
+            f"{human_bytes(self.bytes / elapsed)}/s  ETA {eta}"
         )
 
     def _draw(self, now: float) -> None:

@@ -12,8 +12,8 @@ import io
 from collections import OrderedDict
 from collections.abc import Callable
 
-from proxy.converter.pool import Token
 from proxy.storage import Storage
+from proxy.workpool import Token
 
 MIN_BLOCK = 64 * 1024
 MAX_BLOCK = 1024 * 1024

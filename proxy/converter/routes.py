@@ -35,8 +35,3 @@ def setup(app: web.Application, svc: Services) -> None:
     converter = ImageConverter.from_services(svc)
     svc.extras[CONVERTER] = converter
     app.router.add_get(PREFIX + "{tail:.*}", convert)
-
-    async def close(app: web.Application) -> None:
-        await converter.close()
-
-    app.on_cleanup.append(close)

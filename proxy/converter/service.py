@@ -23,13 +23,13 @@ from proxy.converter.images import Output, convert_image
 from proxy.converter.limits import Limits
 from proxy.converter.loaders import from_array
 from proxy.converter.normalize import viewable
-from proxy.converter.pool import Pool, Token
 from proxy.converter.rangefile import RangeFile, block_size_for, storage_fetch
 from proxy.errors import PayloadTooLarge
 from proxy.originals import Originals
 from proxy.sources import SourceRef
 from proxy.storage import Storage
 from proxy.web.services import Services
+from proxy.workpool import Token, WorkPool
 
 CACHE_NAME = "image_converter"
 VideoOpener = Callable[[Token], str | BinaryIO]
@@ -37,20 +37,33 @@ VideoOpener = Callable[[Token], str | BinaryIO]
 
 class ImageConverter:
     def __init__(
-        self, originals: Originals, storage: Storage, cache: Cache, pool: Pool, limits: Limits
+        self,
+        originals: Originals,
+        storage: Storage,
+        cache: Cache,
+        pool: WorkPool,
+        limits: Limits,
+        timeout: float,
     ) -> None:
         self.originals = originals
         self.storage = storage
         self.cache = cache
         self.pool = pool
         self.limits = limits
+        self.timeout = timeout
 
     @classmethod
     def from_services(cls, svc: Services) -> ImageConverter:
         cfg = svc.settings.previews
-        pool = Pool(cfg.concurrency, cfg.queue, cfg.converter_timeout)
         limits = Limits.from_settings(cfg.max_src_resolution, cfg.max_src_file_size)
-        return cls(svc.originals, svc.storage, svc.caches[CACHE_NAME], pool, limits)
+        return cls(
+            svc.originals,
+            svc.storage,
+            svc.caches[CACHE_NAME],
+            svc.pool,
+            limits,
+            cfg.converter_timeout,
+        )
 
     def parse(self, path: str, query: Mapping[str, str]) -> SourceRef:
         return refs.parse(path, query)
@@ -71,9 +84,6 @@ class ImageConverter:
         result = await self.cache.get_entry(key, ref.origin, make)
         assert isinstance(result, Entry)  # conversions are bytes, never streamed through
         return result
-
-    async def close(self) -> None:
-        self.pool.close()
 
     # -- convert ----------------------------------------------------------------------------
 
@@ -172,7 +182,7 @@ class ImageConverter:
 
     async def _timed(self, kind: str, job):  # type: ignore[no-untyped-def]
         started = time.perf_counter()
-        output = await self.pool.run(job)
+        output = await self.pool.run(job, timeout=self.timeout)
         metrics.CONVERSIONS.labels(kind).inc()
         metrics.CONVERSION_DURATION.labels(kind).observe(time.perf_counter() - started)
         return output

@@ -11,9 +11,9 @@ import numpy as np
 
 from proxy.converter.detect import HEAD_SIZE, sniff
 from proxy.converter.limits import Limits
-from proxy.converter.pool import Token
 from proxy.converter.refs import Position
 from proxy.errors import NotFound, RangeNotSatisfiable, Unprocessable, UnsupportedMediaType
+from proxy.workpool import Token
 
 # What a file FFmpeg cannot open may still be: a broken video, or a headerless stream.
 VIDEO_KINDS = {"mp4", "mov", "matroska", "avi", "mpeg", "unknown"}

@@ -202,7 +202,7 @@ class Storage(ABC):
                 error = exc
             metrics.STORAGE_ERRORS.labels(self.provider, error.kind).inc()
             if not error.transient or attempt == attempts:
-                if error.kind not in ("not_found", "invalid_key"):
+                if error.kind not in ("not_found", "invalid_key", "range"):
                     log.warning(
                         "storage %s failed: provider=%s kind=%s attempt=%d: %s",
                         op,

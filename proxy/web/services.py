@@ -11,6 +11,7 @@ from proxy.cache import Cache
 from proxy.originals import Originals
 from proxy.settings import Settings
 from proxy.storage import Storage, create_storage
+from proxy.workpool import WorkPool
 
 
 @dataclass
@@ -19,6 +20,7 @@ class Services:
     storage: Storage
     caches: dict[str, Cache]
     originals: Originals
+    pool: WorkPool
     extras: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -32,7 +34,8 @@ class Services:
             )
             for name, cfg in settings.caches.items()
         }
-        return cls(settings, storage, caches, Originals(storage, caches["storage"]))
+        pool = WorkPool(settings.previews.concurrency, settings.previews.queue)
+        return cls(settings, storage, caches, Originals(storage, caches["storage"]), pool)
 
     async def start(self) -> None:
         await self.storage.start()
@@ -40,6 +43,7 @@ class Services:
             await cache.start()
 
     async def close(self) -> None:
+        self.pool.close()
         for cache in self.caches.values():
             await cache.close()
         await self.storage.close()

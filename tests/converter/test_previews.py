@@ -1,6 +1,5 @@
 """Previews of converter output: the converter cache sits between previews and storage."""
 
-import pytest
 import pyvips
 
 from tests.conftest import read_metric
@@ -10,14 +9,7 @@ FRAMES = 30
 PREVIEW = "/previews/q/ext:jpeg/resize:fill:{width}:0:0/q:70/plain/image-converter/{source}"
 
 
-def skip_without_previews(client) -> None:
-    routes = [r.resource.canonical for r in client.server.app.router.routes() if r.resource]
-    if not any(route.startswith("/previews/") for route in routes):
-        pytest.skip("/previews/ is not built yet: nothing to preview converter output with")
-
-
 async def test_preview_sizes_of_one_video_frame_decode_the_video_once(client, put_file):
-    skip_without_previews(client)
     put_file("videos/Z/d/HD/v.mp4", media.video("mp4", "libx264", frames=FRAMES, size=(320, 240)))
     source = "videoframe/33p/abc-public/videos/Z/d/HD/v.mp4?videoStreamIndex=0"
     before = await read_metric(client, "proxy_conversions_total", kind="videoframe")
@@ -37,7 +29,6 @@ async def test_preview_sizes_of_one_video_frame_decode_the_video_once(client, pu
 
 
 async def test_preview_of_a_converted_16bit_tiff(client, put_file):
-    skip_without_previews(client)
     put_file("scans/g.tif", media.tiff16(media.gradient16(256, 64)))
     response = await client.get(PREVIEW.format(width=128, source="convert/abc-public/scans/g.tif"))
     assert response.status == 200, await response.text()

@@ -3,10 +3,10 @@ import io
 import pytest
 
 from proxy.converter.limits import Limits
-from proxy.converter.pool import Token
 from proxy.converter.refs import parse_position
 from proxy.converter.video import grab_frame
 from proxy.errors import NotFound, RangeNotSatisfiable, Unprocessable, UnsupportedMediaType
+from proxy.workpool import Token
 from tests.converter import media
 
 LIMITS = Limits(max_pixels=50_000_000, max_file_size=100 * 1024 * 1024)
@@ -98,7 +98,7 @@ def test_resolution_limit(mp4):
 
 
 def test_a_cancelled_token_stops_the_decode(mp4):
-    from proxy.converter.pool import Cancelled
+    from proxy.workpool import Cancelled
 
     token = Token()
     token.cancel()

@@ -1,0 +1,137 @@
+"""The processing options of a preview: a frozen, typed value with a canonical string form.
+
+Defaults follow imgproxy's. `canonical()` lists every option that changes the rendered
+bytes, in a fixed order and spelling, so equivalent URLs (`rs:fill:300` and
+`resize:fill:300:0:0`) share one preview-cache entry. Options that only change headers
+(filename, attachment, expiry) are left out of it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+
+RESIZING_TYPES = ("fit", "fill", "fill-down", "force", "auto")
+# imgproxy's gravity types; `sm` (smart) and `fp` (focus point) only where imgproxy allows them.
+GRAVITY_TYPES = ("ce", "no", "so", "ea", "we", "noea", "nowe", "soea", "sowe", "sm", "fp")
+FORMATS = ("jpeg", "png", "webp", "avif", "gif", "tiff")
+FORMAT_ALIASES = {"jpg": "jpeg", "tif": "tiff", **{f: f for f in FORMATS}}
+
+
+@dataclass(frozen=True)
+class Gravity:
+    type: str = "ce"
+    x: float = 0.0  # offsets in pixels, or the focus point (0-1) for `fp`
+    y: float = 0.0
+
+    def __str__(self) -> str:
+        return f"{self.type}:{self.x:g}:{self.y:g}"
+
+
+@dataclass(frozen=True)
+class Extend:
+    enabled: bool = False
+    gravity: Gravity = Gravity()
+
+    def __str__(self) -> str:
+        return f"{int(self.enabled)}:{self.gravity}"
+
+
+@dataclass(frozen=True)
+class Crop:
+    width: float = 0.0  # >= 1: pixels; < 1: a share of the source; 0: the whole side
+    height: float = 0.0
+    gravity: Gravity | None = None  # None: the main gravity
+
+    def __str__(self) -> str:
+        return f"{self.width:g}:{self.height:g}:{self.gravity or '-'}"
+
+
+@dataclass(frozen=True)
+class Trim:
+    threshold: float
+    color: tuple[int, int, int] | None = None  # None: the top-left pixel's colour
+    equal_hor: bool = False
+    equal_ver: bool = False
+
+    def __str__(self) -> str:
+        color = bytes(self.color).hex() if self.color else "-"
+        return f"{self.threshold:g}:{color}:{int(self.equal_hor)}:{int(self.equal_ver)}"
+
+
+@dataclass(frozen=True)
+class Options:
+    resizing_type: str = "fit"
+    width: int = 0
+    height: int = 0
+    min_width: int = 0
+    min_height: int = 0
+    zoom_x: float = 1.0
+    zoom_y: float = 1.0
+    dpr: float = 1.0
+    enlarge: bool = False
+    extend: Extend = Extend()
+    extend_aspect_ratio: Extend = Extend()
+    gravity: Gravity = Gravity()
+    crop: Crop | None = None
+    trim: Trim | None = None
+    padding: tuple[int, int, int, int] = (0, 0, 0, 0)  # top, right, bottom, left
+    rotate: int = 0
+    auto_rotate: bool = True
+    flip_horizontal: bool = False
+    flip_vertical: bool = False
+    background: tuple[int, int, int] | None = None
+    blur: float = 0.0
+    sharpen: float = 0.0
+    pixelate: int = 0
+    strip_metadata: bool = True
+    keep_copyright: bool = True
+    strip_color_profile: bool = True
+    enforce_thumbnail: bool = False
+    quality: int = 0  # 0: the configured default for the format
+    format_quality: tuple[tuple[str, int], ...] = ()
+    max_bytes: int = 0
+    format: str | None = None
+    skip_processing: tuple[str, ...] = ()
+    raw: bool = False
+    cachebuster: str = ""
+    # Header-only options: not part of the canonical form.
+    expires: int | None = None
+    filename: str | None = None
+    return_attachment: bool = False
+
+    def quality_for(self, fmt: str, defaults: Mapping[str, int], fallback: int) -> int:
+        """imgproxy's order: quality option, format_quality option, then the settings."""
+        if self.quality:
+            return self.quality
+        for name, quality in self.format_quality:
+            if name == fmt:
+                return quality
+        return defaults.get(fmt, fallback)
+
+    def canonical(self) -> str:
+        default = _DEFAULT
+        parts = []
+        for f in fields(self):
+            if f.name in HEADER_ONLY or f.name == "format":
+                continue
+            value = getattr(self, f.name)
+            if value != getattr(default, f.name):
+                parts.append(f"{f.name}:{_text(value)}")
+        return "/".join(parts) or "-"
+
+
+HEADER_ONLY = frozenset({"expires", "filename", "return_attachment"})
+
+
+def _text(value: object) -> str:
+    if isinstance(value, bool):
+        return str(int(value))
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, tuple):
+        return ":".join(_text(v) for v in value)
+    return str(value)
+
+
+_DEFAULT = Options()

@@ -1,0 +1,27 @@
+"""Turning an SDK's exceptions into the typed storage errors, shared by the remote backends."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from proxy.storage.errors import StorageError
+
+# Returns the typed error for an SDK exception, or None for one that is a bug (re-raised).
+ErrorMap = Callable[[BaseException, str], StorageError | None]
+
+
+@contextmanager
+def translated(map_error: ErrorMap, what: str) -> Iterator[None]:
+    try:
+        yield
+    except asyncio.CancelledError:
+        raise
+    except StorageError:
+        raise
+    except Exception as exc:
+        error = map_error(exc, what)
+        if error is None:
+            raise
+        raise error from exc

@@ -1,0 +1,66 @@
+"""`python -m proxy check` against the real servers: one line per problem, per provider."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from proxy.checks import run_checks
+from tests.storage.conftest import ROOT, free_port
+from tests.storage.test_failures import endpoint_at
+
+
+async def test_ok(store):
+    store.create_bucket(store.ghost)
+    assert await run_checks(store.settings()) == []
+
+
+async def test_bucket_missing(store):
+    problems = await run_checks(store.settings())
+    assert len(problems) == 1
+    assert problems[0].startswith(f"{store.provider}: bucket missing (bucket {store.ghost}")
+
+
+async def test_endpoint_unreachable(remote_store):
+    store = remote_store
+    settings = store.settings(STORAGE_ENDPOINT=endpoint_at(store, free_port()))
+    problems = await run_checks(settings)
+    assert len(problems) == 2  # one per configured bucket
+    assert all(p.startswith(f"{store.provider}: endpoint unreachable") for p in problems)
+
+
+async def test_azure_credentials_refused(request, make_settings, data_path):
+    from tests.storage.conftest import make_store
+
+    store = make_store("azure", request, make_settings, data_path)
+    wrong = "d3Jvbmcta2V5LXRoYXQtbXVzdC1uZXZlci1iZS1sb2dnZWQ="
+    problems = await run_checks(store.settings(STORAGE_SECRET_KEY=wrong))
+    assert len(problems) == 2
+    assert all(p.startswith("azure: credentials refused") for p in problems)
+    assert not any(wrong in p for p in problems)
+
+
+def test_cli_check(remote_store, tmp_path, data_path):
+    store = remote_store
+    env_file = tmp_path / "check.env"
+    lines = {**store.env, "DATA_PATH": str(data_path), "STORAGE_BUCKETS": store.bucket}
+    env_file.write_text("".join(f"{k}={v}\n" for k, v in lines.items()))
+    ok = subprocess.run(
+        [sys.executable, "-m", "proxy", "check", "--env-file", str(env_file)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert ok.stdout.startswith(f"OK: {store.provider} storage answers")
+    env_file.write_text(env_file.read_text() + f"STORAGE_BUCKETS={store.ghost}\n")
+    missing = subprocess.run(
+        [sys.executable, "-m", "proxy", "check", "--env-file", str(env_file)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
+    assert missing.returncode == 1
+    assert missing.stdout.splitlines()[0].startswith(f"{store.provider}: bucket missing")
