@@ -13,7 +13,7 @@ fi
 
 # Azurite (Azure Blob emulator) for the azure provider tests; the tests start it.
 if [ ! -x node_modules/.bin/azurite-blob ]; then
-  npm install --no-audit --no-fund --loglevel=error
+  npm ci --no-audit --no-fund --loglevel=error
 fi
 
 .venv/bin/ruff check proxy tests benchmarks scripts
