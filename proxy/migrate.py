@@ -15,12 +15,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-from proxy.progress import Progress, human_bytes
+from proxy.progress import Progress
 from proxy.settings import Settings, StorageSettings, parse_settings, read_env_file
 from proxy.storage import Storage, StorageError, create_storage
 from proxy.storage.checksums import file_md5
 from proxy.storage.keys import validate_key
 from proxy.storage.local import LocalStorage
+from proxy.units import format_size
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,7 @@ class Summary:
         if dry_run:
             head = f"dry run: would copy {self.would_copy} objects"
         else:
-            head = f"copied {self.copied} objects ({human_bytes(self.copied_bytes)})"
+            head = f"copied {self.copied} objects ({format_size(self.copied_bytes)})"
         lines = [f"{head}, skipped {self.skipped} already there, failed {len(self.failed)}"]
         lines += [f"failed: {item.bucket}/{item.key}: {reason}" for item, reason in self.failed]
         return lines

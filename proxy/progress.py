@@ -9,15 +9,9 @@ import time
 from collections.abc import Callable
 from typing import TextIO
 
+from proxy.units import format_size
+
 BAR_WIDTH = 20
-
-
-def human_bytes(count: float) -> str:
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if abs(count) < 1024 or unit == "TB":
-            return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"
-        count /= 1024
-    raise AssertionError("unreachable")
 
 
 def human_duration(seconds: float) -> str:
@@ -63,10 +57,10 @@ class Progress:
         # Progress by bytes when their total is known (a copy), else by objects (a warm-up).
         if self.total_bytes:
             done = self.bytes / self.total_bytes
-            sizes = f"{human_bytes(self.bytes)}/{human_bytes(self.total_bytes)}"
+            sizes = f"{format_size(self.bytes)}/{format_size(self.total_bytes)}"
         else:
             done = self.objects / self.total_objects if self.total_objects else 1.0
-            sizes = human_bytes(self.bytes)
+            sizes = format_size(self.bytes)
         done = min(done, 1.0)
         if done >= 1.0:
             eta = "0:00"
@@ -79,7 +73,7 @@ class Progress:
         return (
             f"{prefix}[{'#' * filled}{'.' * (BAR_WIDTH - filled)}] "
             f"{self.objects}/{self.total_objects} objects  {sizes}  "
-            f"{human_bytes(self.bytes / elapsed)}/s  ETA {eta}"
+            f"{format_size(self.bytes / elapsed)}/s  ETA {eta}"
         )
 
     def _draw(self, now: float) -> None:

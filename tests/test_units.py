@@ -1,6 +1,6 @@
 import pytest
 
-from proxy.units import format_duration, parse_duration, parse_size
+from proxy.units import format_duration, format_size, parse_duration, parse_size
 
 
 @pytest.mark.parametrize(
@@ -54,3 +54,9 @@ def test_bad_durations_are_refused(text):
 def test_format_duration_round_trips():
     for text in ("7d", "12h", "15m", "30s"):
         assert format_duration(parse_duration(text)) == text
+
+
+def test_format_size():
+    assert format_size(512) == "512 B"
+    assert format_size(1536) == "1.5 KiB"
+    assert format_size(3 * 1024**3) == "3.0 GiB"

@@ -50,31 +50,39 @@ def is_not_modified(request: web.BaseRequest, meta: Meta) -> bool:
     return False
 
 
-def requested_range(request: web.BaseRequest, size: int) -> tuple[int, int] | None:
-    """Inclusive (start, end) of a single satisfiable range, or None for the whole body.
-
-    Malformed or multi-range headers are ignored (RFC 9110 allows serving the whole
-    representation); a well-formed but unsatisfiable one raises Unsatisfiable.
-    """
+def _parse_range(request: web.BaseRequest) -> tuple[int | None, int | None] | None:
+    """(first, last) of a single well-formed `bytes=` range; first is None for a suffix."""
     header = request.headers.get("Range")
     if header is None or request.method not in ("GET", "HEAD"):
         return None
     match = _RANGE_RE.match(header)
     if not match or (not match.group(1) and not match.group(2)):
         return None
-    first, last = match.group(1), match.group(2)
-    if not first:
-        suffix = int(last)
-        if suffix == 0:
-            raise Unsatisfiable(size)
-        return max(size - suffix, 0), size - 1
-    start = int(first)
-    if last and int(last) < start:
+    first = int(match.group(1)) if match.group(1) else None
+    last = int(match.group(2)) if match.group(2) else None
+    if first is not None and last is not None and last < first:
         return None  # syntactically invalid: ignore the header
-    if start >= size:
+    return first, last
+
+
+def requested_range(request: web.BaseRequest, size: int) -> tuple[int, int] | None:
+    """Inclusive (start, end) of a single satisfiable range, or None for the whole body.
+
+    Malformed or multi-range headers are ignored (RFC 9110 allows serving the whole
+    representation); a well-formed but unsatisfiable one raises Unsatisfiable.
+    """
+    spec = _parse_range(request)
+    if spec is None:
+        return None
+    first, last = spec
+    if first is None:
+        assert last is not None
+        if last == 0:
+            raise Unsatisfiable(size)
+        return max(size - last, 0), size - 1
+    if first >= size:
         raise Unsatisfiable(size)
-    end = int(last) if last else size - 1
-    return start, min(end, size - 1)
+    return first, size - 1 if last is None else min(last, size - 1)
 
 
 def if_range_allows(request: web.BaseRequest, meta: Meta) -> bool:
@@ -91,15 +99,12 @@ def if_range_allows(request: web.BaseRequest, meta: Meta) -> bool:
 
 def byte_range_request(request: web.BaseRequest) -> tuple[int, int | None] | None:
     """The client's range before the size is known: (start, end) or (-n, None) for a suffix."""
-    header = request.headers.get("Range")
-    if header is None or request.method != "GET" or "If-Range" in request.headers:
+    if request.method != "GET" or "If-Range" in request.headers:
         return None
-    match = _RANGE_RE.match(header)
-    if not match or (not match.group(1) and not match.group(2)):
+    spec = _parse_range(request)
+    if spec is None:
         return None
-    first, last = match.group(1), match.group(2)
-    if not first:
-        return (-int(last), None) if int(last) > 0 else None
-    if last and int(last) < int(first):
-        return None
-    return int(first), int(last) if last else None
+    first, last = spec
+    if first is None:
+        return (-last, None) if last else None
+    return first, last
