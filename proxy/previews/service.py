@@ -7,6 +7,7 @@ under the source's original, so purging an original drops its previews.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import time
 from dataclasses import dataclass, replace
@@ -24,6 +25,8 @@ from proxy.previews.source_loader import open_source, parse_source
 from proxy.previews.url import parse_url
 from proxy.sources import SourceRef
 from proxy.web.services import Services
+
+RESOLVE_MEMO = 8192
 
 
 @dataclass(frozen=True)
@@ -62,13 +65,28 @@ class PreviewService:
             quality=self.settings.quality,
             format_quality=self.settings.format_quality,
         )
+        self._resolve_memo = functools.lru_cache(maxsize=RESOLVE_MEMO)(self._resolve)
 
     @property
     def cache(self) -> Cache:
         return self.svc.caches["previews"]
 
     def resolve(self, raw_path: str, raw_query: str, accept: str) -> Preview:
-        """Everything decided before any I/O: bad URLs fail here, fast."""
+        """Everything decided before any I/O: bad URLs fail here, fast.
+
+        A URL always resolves the same way (given the settings), so hot URLs are resolved
+        from a memo: on a cache hit, parsing was most of the work. Only `expires` depends
+        on the clock, so it is checked every time.
+        """
+        if not (self.settings.auto_webp or self.settings.auto_avif):
+            accept = ""  # Accept changes nothing then: don't split the memo by it
+        preview = self._resolve_memo(raw_path, raw_query, accept)
+        expires = preview.options.expires
+        if expires is not None and expires < time.time():
+            raise NotFound("expired")
+        return preview
+
+    def _resolve(self, raw_path: str, raw_query: str, accept: str) -> Preview:
         url = parse_url(raw_path, raw_query)
         pairs = self.settings.signature_pairs
         if url.signature is not None:
@@ -79,8 +97,6 @@ class PreviewService:
         options = parse_options(url.options, self.settings.presets)
         if url.extension:
             options = replace(options, format=FORMAT_ALIASES[url.extension])
-        if options.expires is not None and options.expires < time.time():
-            raise NotFound("expired")
         source = parse_source(self.svc, url.source, url.query)
         choice = choose(options.format, accept, self.settings.auto_webp, self.settings.auto_avif)
         default_quality = self.settings.format_quality.get(choice.format, self.settings.quality)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from email.utils import formatdate, parsedate_to_datetime
 
@@ -22,6 +23,7 @@ def quote_etag(etag: str) -> str:
     return f'"{etag}"'
 
 
+@functools.lru_cache(maxsize=4096)
 def http_date(timestamp: float) -> str:
     return formatdate(timestamp, usegmt=True)
 
