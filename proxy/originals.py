@@ -65,6 +65,25 @@ class Originals:
         except StorageError as exc:
             return self._stale_or_raise(ck, exc)
 
+    async def entry_or_meta(self, bucket: str, key: str) -> Entry | Meta:
+        """The whole original when it is (or may be) cached; only its Meta when it is too
+        large to cache, so a caller that reads parts of it (video frames) never starts a
+        full download: one HEAD, then ranged reads.
+        """
+        cached = self.lookup(bucket, key)
+        if cached is not None:
+            self.cache.record(hit=True)
+            return cached
+        meta = await self.head(bucket, key)
+        if meta.size > self.cache.max_object_size:
+            self.cache.record(hit=False)
+            return meta
+        result = await self.entry(bucket, key)
+        if isinstance(result, Passthrough):  # it grew past the limit since the HEAD
+            await result.stream.aclose()
+            return result.meta
+        return result
+
     def _stale_or_raise(self, ck: str, exc: StorageError) -> Entry:
         if isinstance(exc, ObjectMissing | InvalidKey):
             raise exc

@@ -157,19 +157,16 @@ class ImageConverter:
 
     async def _video_opener(self, ref: SourceRef) -> tuple[Meta, VideoOpener]:
         """How a worker opens the video: the cached file, or ranged reads if too large to cache."""
-        original = await self.originals.entry(ref.bucket, ref.key)
-        if isinstance(original, Passthrough):
-            await original.stream.aclose()
-            size = original.meta.size
-            if size < 0:  # the store streamed it without a length
-                size = (await self.storage.head(ref.bucket, ref.key)).size
+        original = await self.originals.entry_or_meta(ref.bucket, ref.key)
+        if isinstance(original, Meta):
+            size = original.size
             loop = asyncio.get_running_loop()
 
             def open_ranged(token: Token) -> BinaryIO:
                 fetch = storage_fetch(self.storage, ref.bucket, ref.key, loop, token)
                 return RangeFile(fetch, size, block_size_for(size))  # type: ignore[return-value]
 
-            return original.meta, open_ranged
+            return original, open_ranged
         blob = Blob.of(original)
         original.close()  # the worker opens the path itself
 

@@ -1,0 +1,27 @@
+import os
+
+from proxy.cache import Entry, Meta
+from proxy.web.services import SERVICES
+from tests.conftest import read_metric
+
+
+async def test_entry_or_meta_never_downloads_what_it_cannot_cache(
+    make_client, make_settings, put_file
+):
+    client = await make_client(make_settings(CACHE_MAX_OBJECT_SIZE="1m"))
+    originals = client.server.app[SERVICES].originals
+    put_file("videos/big.mp4", os.urandom(3 << 20))
+    put_file("videos/small.mp4", os.urandom(1000))
+
+    reads = await read_metric(client, "proxy_storage_reads_total", provider="http")
+    big = await originals.entry_or_meta("abc-public", "videos/big.mp4")
+    assert isinstance(big, Meta) and big.size == 3 << 20
+    assert await read_metric(client, "proxy_storage_reads_total", provider="http") == reads
+
+    small = await originals.entry_or_meta("abc-public", "videos/small.mp4")
+    assert isinstance(small, Entry) and small.meta.size == 1000
+    small.close()
+    again = await originals.entry_or_meta("abc-public", "videos/small.mp4")
+    assert isinstance(again, Entry) and again.status == "HIT"
+    again.close()
+    assert await read_metric(client, "proxy_storage_reads_total", provider="http") == reads + 1
