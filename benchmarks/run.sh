@@ -13,7 +13,6 @@ cd "$(dirname "$0")/.."
 
 PYTHON="${PYTHON:-python3}"
 THUMBOR_VERSION="${THUMBOR_VERSION:-7.8.0}"
-MATPLOTLIB_VERSION="${MATPLOTLIB_VERSION:-3.11.2}"
 
 say() { printf '[run.sh] %s\n' "$*"; }
 
@@ -27,23 +26,13 @@ if [ ${#missing[@]} -gt 0 ]; then
   [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   say "installing ${missing[*]} with apt-get"
   $SUDO apt-get update -qq
-  # policy-rc.d 101: do not start the system nginx service; the benchmark runs its own.
+  # RUNLEVEL=1 keeps invoke-rc.d from starting the system nginx; the benchmark runs its own.
   DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 $SUDO apt-get install -y -qq --no-install-recommends \
     "${missing[@]}" >/dev/null
 fi
 
-# --- the project venv (what scripts/test.sh sets up) + matplotlib ---------------------------
-if [ ! -x .venv/bin/python ]; then
-  "$PYTHON" -m venv .venv
-fi
-if ! .venv/bin/python -c "import proxy, moto, flask, flask_cors" >/dev/null 2>&1; then
-  say "installing the project with its test extra into .venv"
-  .venv/bin/python -m pip install --quiet -e '.[test]'
-fi
-if ! .venv/bin/python -c "import matplotlib" >/dev/null 2>&1; then
-  say "installing matplotlib into .venv"
-  .venv/bin/python -m pip install --quiet "matplotlib==${MATPLOTLIB_VERSION}"
-fi
+# --- the project venv (what scripts/test.sh sets up) with the bench extra (matplotlib) ------
+. scripts/venv.sh test,bench
 
 # --- thumbor in its own venv ----------------------------------------------------------------
 TV=benchmarks/work/thumbor-venv

@@ -95,7 +95,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("ACCESS_LOG", "on", "on or off", "one JSON line per request"),
     Setting("PREVIEWS_CONCURRENCY", "", "an integer >= 1", "parallel renders (default: cores)"),
     Setting(
-        "PREVIEWS_QUEUE", "", "an integer >= 0", "renders that may wait (default: 16 x concurrency)"
+        "PREVIEWS_QUEUE", "", "an integer >= 0", "renders that may wait (default: 64 x concurrency)"
     ),
     Setting(
         "PREVIEWS_MAX_SRC_RESOLUTION", "50", "megapixels, a number > 0", "largest source image"
@@ -390,7 +390,7 @@ def parse_settings(env: Mapping[str, str], env_file: Path | None = None) -> Sett
         )
     previews = PreviewSettings(
         concurrency=concurrency,
-        queue=r.integer("PREVIEWS_QUEUE", 0, 100000, default=16 * concurrency),
+        queue=r.integer("PREVIEWS_QUEUE", 0, 100000, default=64 * concurrency),
         max_src_resolution=r.number("PREVIEWS_MAX_SRC_RESOLUTION"),
         max_src_file_size=r.size("PREVIEWS_MAX_SRC_FILE_SIZE"),
         max_result_dimension=r.integer("PREVIEWS_MAX_RESULT_DIMENSION", 1, 65535),

@@ -8,6 +8,7 @@ does not grow with object size.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from typing import BinaryIO
 from aiohttp import web
 
 from proxy.cache import Entry, Meta, Passthrough, Result, Tail
+from proxy.storage import StorageError
 from proxy.web.conditional import (
     Unsatisfiable,
     http_date,
@@ -25,6 +27,8 @@ from proxy.web.conditional import (
     requested_range,
 )
 from proxy.web.deadline import lift_deadline
+
+log = logging.getLogger("proxy.web")
 
 SMALL_BODY = 256 * 1024
 
@@ -105,8 +109,16 @@ async def _stream(
     if request.method == "HEAD":
         return response
     lift_deadline(request)
-    async for chunk in chunks:
-        await response.write(chunk)
+    try:
+        async for chunk in chunks:
+            await response.write(chunk)
+    except (StorageError, OSError) as exc:
+        # The headers (with Content-Length) are out: the only honest signal left is to cut
+        # the connection, so the client sees a broken transfer, never a short "complete" one.
+        log.warning("aborting a response mid-body: %s: %s", type(exc).__name__, exc)
+        if request.transport is not None:
+            request.transport.abort()
+        raise ConnectionResetError("body source failed mid-stream") from exc
     await response.write_eof()
     return response
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
 import logging
 import time
@@ -20,6 +21,8 @@ log = logging.getLogger("proxy.web")
 access_log = logging.getLogger("proxy.access")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+LOCAL_DISK_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO, errno.EACCES}
 
 STORAGE_STATUS = {
     "not_found": (404, "not found"),
@@ -88,6 +91,14 @@ def make_middlewares(request_timeout: float, access_log_on: bool) -> list:  # ty
                 response = error_response(exc.status, exc.reason.lower(), headers)
             except (asyncio.CancelledError, ConnectionResetError):
                 raise
+            except OSError as exc:
+                if exc.errno in LOCAL_DISK_ERRORS:
+                    # The cache disk is full or failing: say so, don't pretend it's a bug.
+                    log.error("cache disk error on %s: %s", loggable_path(request), exc.strerror)
+                    response = error_response(503, "cache storage unavailable")
+                else:
+                    log.exception("unhandled error on %s", loggable_path(request))
+                    response = error_response(500, "internal error")
             except Exception:
                 # A bug: the log gets the traceback, the client only a short line.
                 log.exception("unhandled error on %s", loggable_path(request))

@@ -290,6 +290,7 @@ class Forwarder:
         self.blackhole = False  # accept, then never answer: a store that hangs
         self.fail_next = 0  # answer this many connections with a 503, as a store in trouble
         self.reset_next = 0  # reset this many connections once the request arrives
+        self.cut_after: int | None = None  # cut a connection after this many answer bytes
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
 
@@ -326,15 +327,25 @@ class Forwarder:
             return
         self._writers.add(up_writer)
 
-        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+        async def pipe(
+            src: asyncio.StreamReader, dst: asyncio.StreamWriter, limit: int | None = None
+        ) -> None:
+            sent = 0
             with contextlib.suppress(OSError, asyncio.CancelledError):
                 while data := await src.read(65536):
+                    if limit is not None and sent + len(data) > limit:
+                        dst.write(data[: limit - sent])
+                        await dst.drain()
+                        dst.transport.abort()  # the store dies mid-answer
+                        up_writer.transport.abort()
+                        return
+                    sent += len(data)
                     dst.write(data)
                     await dst.drain()
             with contextlib.suppress(OSError):
                 dst.close()
 
-        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer, limit=self.cut_after))
 
     async def stop(self) -> None:
         """Refuse new connections and cut the open ones, as a store that went away."""

@@ -124,3 +124,37 @@ async def test_azure_bad_key_is_502_and_never_logged(
     assert wrong not in text
     assert wrong not in caplog.text
     assert "provider=azure kind=access_denied" in caplog.text
+
+
+async def test_a_store_dying_mid_answer_cuts_the_client_and_caches_nothing(
+    remote_store, make_client
+):
+    import aiohttp
+
+    store = remote_store
+    big = os.urandom(3 << 20)
+    store.put("videos/cut.bin", big)
+    forwarder = await relay(store)
+    forwarder.cut_after = 1 << 20
+    settings = store.settings(
+        STORAGE_ENDPOINT=endpoint_at(store, forwarder.port), STORAGE_RETRIES="0"
+    )
+    client = await make_client(settings)
+    url = f"/{store.bucket}/videos/cut.bin"
+    try:
+        response = await client.get(url)
+        if response.status == 200:
+            # The headers were out before the store failed: the client sees a cut
+            # transfer, never a short "complete" one.
+            with pytest.raises(aiohttp.ClientPayloadError):
+                await response.read()
+        else:
+            # Azure's SDK reads the first block before answering: the failure comes first.
+            assert response.status == 502
+        await asyncio.sleep(0.1)
+        forwarder.cut_after = None
+        again = await client.get(url)
+        assert again.headers["X-Cache-Status"] == "MISS"  # nothing half-written was kept
+        assert await again.read() == big
+    finally:
+        await forwarder.stop()
