@@ -99,8 +99,17 @@ class Supervisor:
         command += ["--host", self.host, "--port", str(self.port)]
         if self.env_file:
             command += ["--env-file", self.env_file]
-        child = subprocess.Popen(command)
+        child = subprocess.Popen(command, env=self._worker_env())
         self.children[child.pid] = child
+
+    def _worker_env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        if not self.settings.raw.get("PREVIEWS_CONCURRENCY", "").strip():
+            # "Default: the cores" means for the whole server: share them among the workers,
+            # or N workers would each render on every core at once.
+            cores = os.cpu_count() or 1
+            env["PREVIEWS_CONCURRENCY"] = str(max(1, cores // self.count))
+        return env
 
     def run(self) -> int:
         metrics_dir = Path(tempfile.mkdtemp(prefix="proxy-metrics-"))
