@@ -93,7 +93,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("REQUEST_TIMEOUT", "60s", DURATION_FORM, "limit for one request; past it, 504"),
     Setting("LOG_LEVEL", "info", "debug, info, warning or error", "log verbosity"),
     Setting("ACCESS_LOG", "on", "on or off", "one JSON line per request"),
-    Setting("PREVIEWS_CONCURRENCY", "", "an integer >= 1", "parallel renders per process (default: cores, shared among workers)"),
+    Setting(
+        "PREVIEWS_CONCURRENCY",
+        "",
+        "an integer >= 1",
+        "parallel renders per process (default: cores, shared among workers)",
+    ),
     Setting(
         "PREVIEWS_QUEUE", "", "an integer >= 0", "renders that may wait (default: 64 x concurrency)"
     ),

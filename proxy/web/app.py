@@ -8,6 +8,7 @@ from proxy.converter.routes import setup as setup_converter
 from proxy.previews.routes import setup as setup_previews
 from proxy.settings import Settings
 from proxy.storage import Storage
+from proxy.web.deadline import DEADLINES, Deadlines
 from proxy.web.middleware import make_middlewares
 from proxy.web.originals import original
 from proxy.web.service_routes import HEALTH, HealthCheck, health, metrics_endpoint
@@ -26,6 +27,7 @@ def create_app(settings: Settings, storage: Storage | None = None) -> web.Applic
     svc = Services.build(settings, storage)
     app[SERVICES] = svc
     app[HEALTH] = HealthCheck(svc)
+    deadlines = app[DEADLINES] = Deadlines(settings.request_timeout)
 
     app.router.add_get("/health", health, allow_head=True)
     app.router.add_get("/metrics", metrics_endpoint, allow_head=False)
@@ -39,6 +41,7 @@ def create_app(settings: Settings, storage: Storage | None = None) -> web.Applic
         await svc.start()
 
     async def cleanup(app: web.Application) -> None:
+        await deadlines.close()
         await svc.close()
 
     app.on_startup.append(startup)

@@ -15,7 +15,7 @@ from proxy import metrics
 from proxy.errors import ProxyError
 from proxy.storage import StorageError
 from proxy.storage.ranges import RangeNotSatisfiable
-from proxy.web.deadline import DEADLINE
+from proxy.web.deadline import DEADLINES
 
 log = logging.getLogger("proxy.web")
 access_log = logging.getLogger("proxy.access")
@@ -67,14 +67,22 @@ def make_middlewares(request_timeout: float, access_log_on: bool) -> list:  # ty
         route = route_name(request)
         metrics.HTTP_IN_FLIGHT.inc()
         response: web.StreamResponse | None = None
+        task = asyncio.current_task()
+        assert task is not None
+        deadlines = request.app[DEADLINES]
         try:
             try:
-                async with asyncio.timeout(request_timeout) as deadline:
-                    request[DEADLINE] = deadline
+                deadlines.track(task)
+                try:
                     response = await handler(request)
-            except TimeoutError:
+                finally:
+                    deadlines.release(task)
+            except asyncio.CancelledError:
+                if not deadlines.expired(task):
+                    raise  # the client went away, or the server is stopping
+                task.uncancel()
                 response = error_response(504, "timed out")
-                log.warning("timed out after %.1fs: %s", request_timeout, loggable_path(request))
+                log.warning("timed out after %gs: %s", request_timeout, loggable_path(request))
             except ProxyError as exc:
                 response = error_response(exc.status, exc.reason, exc.headers)
                 log.info("%d %s: %s", exc.status, loggable_path(request), exc.reason)
@@ -89,7 +97,7 @@ def make_middlewares(request_timeout: float, access_log_on: bool) -> list:  # ty
             except web.HTTPException as exc:
                 headers = {k: v for k, v in exc.headers.items() if k.lower() != "content-type"}
                 response = error_response(exc.status, exc.reason.lower(), headers)
-            except (asyncio.CancelledError, ConnectionResetError):
+            except ConnectionResetError:
                 raise
             except OSError as exc:
                 if exc.errno in LOCAL_DISK_ERRORS:
