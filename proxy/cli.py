@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from proxy.settings import CACHE_NAMES, Settings, SettingsError, describe, load_settings
+from proxy.settings import (
+    CACHE_NAMES,
+    Settings,
+    SettingsError,
+    available_cores,
+    describe,
+    load_settings,
+)
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -21,7 +27,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from proxy.server import serve
 
     settings = _settings(args)
-    workers = args.workers if args.workers is not None else (os.cpu_count() or 1)
+    workers = args.workers if args.workers is not None else available_cores()
     return serve(
         settings,
         args.host,

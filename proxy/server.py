@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 from proxy.logs import setup_logging
-from proxy.settings import Settings
+from proxy.settings import Settings, available_cores
 
 log = logging.getLogger("proxy.server")
 
@@ -107,7 +107,7 @@ class Supervisor:
         if not self.settings.raw.get("PREVIEWS_CONCURRENCY", "").strip():
             # "Default: the cores" means for the whole server: share them among the workers,
             # or N workers would each render on every core at once.
-            cores = os.cpu_count() or 1
+            cores = available_cores()
             env["PREVIEWS_CONCURRENCY"] = str(max(1, cores // self.count))
         return env
 

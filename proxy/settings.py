@@ -140,6 +140,14 @@ SETTINGS: tuple[Setting, ...] = (
 _BY_NAME = {s.name: s for s in SETTINGS}
 
 
+def available_cores() -> int:
+    """The cores this process may run on (a container's cpuset, not the whole host's)."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
 class SettingsError(Exception):
     """One or more settings are wrong; `problems` holds one line per variable."""
 
@@ -385,7 +393,7 @@ def parse_settings(env: Mapping[str, str], env_file: Path | None = None) -> Sett
             max_object_size=min(max_object, size),
         )
 
-    cores = os.cpu_count() or 1
+    cores = available_cores()
     concurrency = r.integer("PREVIEWS_CONCURRENCY", 1, 1024, default=cores)
     keys = r.parsed("SIGNATURE_KEY", _parse_hex_list, ())
     salts = r.parsed("SIGNATURE_SALT", _parse_hex_list, ())
