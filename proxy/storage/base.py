@@ -28,7 +28,7 @@ from proxy.storage.keys import validate_key
 log = logging.getLogger("proxy.storage")
 T = TypeVar("T")
 
-CHUNK_SIZE = 256 * 1024
+CHUNK_SIZE = 1024 * 1024
 
 
 @dataclass(frozen=True)
