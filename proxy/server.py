@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 from proxy.logs import setup_logging
-from proxy.settings import Settings, available_cores
+from proxy.settings import Settings
 
 log = logging.getLogger("proxy.server")
 
@@ -99,17 +99,8 @@ class Supervisor:
         command += ["--host", self.host, "--port", str(self.port)]
         if self.env_file:
             command += ["--env-file", self.env_file]
-        child = subprocess.Popen(command, env=self._worker_env())
+        child = subprocess.Popen(command)
         self.children[child.pid] = child
-
-    def _worker_env(self) -> dict[str, str]:
-        env = dict(os.environ)
-        if not self.settings.raw.get("PREVIEWS_CONCURRENCY", "").strip():
-            # "Default: the cores" means for the whole server: share them among the workers,
-            # or N workers would each render on every core at once.
-            cores = available_cores()
-            env["PREVIEWS_CONCURRENCY"] = str(max(1, cores // self.count))
-        return env
 
     def run(self) -> int:
         metrics_dir = Path(tempfile.mkdtemp(prefix="proxy-metrics-"))

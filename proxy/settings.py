@@ -97,7 +97,7 @@ SETTINGS: tuple[Setting, ...] = (
         "PREVIEWS_CONCURRENCY",
         "",
         "an integer >= 1",
-        "parallel renders per process (default: cores, shared among workers)",
+        "parallel renders per process (default: cores)",
     ),
     Setting(
         "PREVIEWS_QUEUE", "", "an integer >= 0", "renders that may wait (default: 64 x concurrency)"
