@@ -30,12 +30,30 @@ def width(i: int, src: images.Source) -> int:
     return MIN_WIDTH + i % max(1, src.width - MIN_WIDTH)
 
 
-def proxy_url(base: str, src: images.Source, i: int) -> str:
-    return f"{base}/previews/q/ext:jpeg/rs:fit:{width(i, src)}:0/q:70/plain/{src.source}"
+def proxy_url(base: str, src: images.Source, i: int, w: int = 0) -> str:
+    return f"{base}/previews/q/ext:jpeg/rs:fit:{w or width(i, src)}:0/q:70/plain/{src.source}"
 
 
-def thumbor_url(base: str, src: images.Source, i: int) -> str:
-    return f"{base}/unsafe/{width(i, src)}x0/filters:quality(70):format(jpeg)/{src.source}"
+def thumbor_url(base: str, src: images.Source, i: int, w: int = 0) -> str:
+    return f"{base}/unsafe/{w or width(i, src)}x0/filters:quality(70):format(jpeg)/{src.source}"
+
+
+CHECK_WIDTH = MIN_WIDTH - 1  # never asked for by the load itself
+
+
+def check_output(name: str, url: str, want_width: int) -> str:
+    """One request: is the answer a JPEG of the asked width? A note for results.md."""
+    status, body, _ = http_get(url)
+    if status != 200:
+        return f"{name}: answered {status} for {url}"
+    try:
+        img = pyvips.Image.new_from_buffer(body, "")
+    except pyvips.Error as exc:
+        return f"{name}: the answer is not an image ({exc})"
+    loader = img.get("vips-loader") if img.get_typeof("vips-loader") else "?"
+    if img.width != want_width or not loader.startswith("jpeg"):
+        return f"{name}: asked for a {want_width}px JPEG, got {img.width}x{img.height} ({loader})"
+    return ""
 
 
 def pyvips_loop(src: images.Source, concurrency: int, duration: float, cap: int) -> LoadResult:
@@ -84,6 +102,10 @@ def run(ctx: Context) -> Section:
         "`thumbnail` + `jpegsave_buffer` in the benchmark process with the same number of "
         "threads: the ceiling.",
     )
+    sec.notes.append(
+        "Before each load, one answer per server and source is checked to be a JPEG of the "
+        "asked width; failures are listed here."
+    )
     sources = [images.JPEG_1080P, images.JPEG_12MP, images.JPEG_48MP]
     if not ctx.quick:
         sources += [images.PNG_ALPHA, images.TIFF_16]
@@ -104,6 +126,13 @@ def run(ctx: Context) -> Section:
         with ctx.server(proxy):
             for src in sources:
                 http_get(f"{proxy.url}/{src.source}")  # the source into the storage cache
+                problem = check_output(
+                    f"proxy, {src.label}", proxy_url(proxy.url, src, 0, CHECK_WIDTH), CHECK_WIDTH
+                )
+                if problem:
+                    sec.notes.append(f"Output check failed: {problem}")
+                    if " answered " in problem:
+                        continue  # it cannot render this source: no load to measure
                 r = run_unique(
                     lambda i, s=src: proxy_url(proxy.url, s, i), concurrency, duration, cap
                 )
@@ -123,6 +152,15 @@ def run(ctx: Context) -> Section:
         )
         with ctx.server(thumbor):
             for src in sources:
+                problem = check_output(
+                    f"thumbor, {src.label}",
+                    thumbor_url(thumbor.url, src, 0, CHECK_WIDTH),
+                    CHECK_WIDTH,
+                )
+                if problem:
+                    sec.notes.append(f"Output check failed: {problem}")
+                    if " answered " in problem:
+                        continue  # it cannot render this source: no load to measure
                 r = run_unique(
                     lambda i, s=src: thumbor_url(thumbor.url, s, i), concurrency, duration, cap
                 )
