@@ -48,6 +48,7 @@ async def run_worker(settings: Settings, host: str, port: int, *, reuse_port: bo
     from aiohttp import web
 
     from proxy.web.app import create_app
+    from proxy.web.drain import flush
 
     app = create_app(settings)
     # handler_cancellation: a client that hangs up cancels its handler, so work that nobody
@@ -79,6 +80,7 @@ async def run_worker(settings: Settings, host: str, port: int, *, reuse_port: bo
     # Stops accepting, waits up to shutdown_timeout for in-flight requests, then runs
     # on_cleanup, where unfinished cache writes are discarded.
     await runner.cleanup()
+    await flush(app, settings.shutdown_timeout)
 
 
 class Supervisor:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import weakref
+
 from aiohttp import web
 
 from proxy.converter.routes import setup as setup_converter
@@ -9,6 +11,7 @@ from proxy.previews.routes import setup as setup_previews
 from proxy.settings import Settings
 from proxy.storage import Storage
 from proxy.web.deadline import DEADLINES, Deadlines
+from proxy.web.drain import TRANSPORTS
 from proxy.web.middleware import make_middlewares
 from proxy.web.originals import original
 from proxy.web.service_routes import HEALTH, HealthCheck, health, metrics_endpoint
@@ -28,6 +31,7 @@ def create_app(settings: Settings, storage: Storage | None = None) -> web.Applic
     app[SERVICES] = svc
     app[HEALTH] = HealthCheck(svc)
     deadlines = app[DEADLINES] = Deadlines(settings.request_timeout)
+    app[TRANSPORTS] = weakref.WeakSet()
 
     app.router.add_get("/health", health, allow_head=True)
     app.router.add_get("/metrics", metrics_endpoint, allow_head=False)

@@ -16,6 +16,7 @@ from proxy.errors import ProxyError
 from proxy.storage import StorageError
 from proxy.storage.ranges import RangeNotSatisfiable
 from proxy.web.deadline import DEADLINES
+from proxy.web.drain import remember
 
 log = logging.getLogger("proxy.web")
 access_log = logging.getLogger("proxy.access")
@@ -70,6 +71,7 @@ def make_middlewares(request_timeout: float, access_log_on: bool) -> list:  # ty
         task = asyncio.current_task()
         assert task is not None
         deadlines = request.app[DEADLINES]
+        remember(request)
         try:
             try:
                 deadlines.track(task)
