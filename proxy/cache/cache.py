@@ -220,7 +220,7 @@ class Cache:
                 fobj.close()
                 asyncio.get_running_loop().run_in_executor(None, self._drop, [key])
                 return None
-            entry = Entry(key, meta, status, file=fobj, path=path)
+            entry = Entry(key, meta, status, file=fobj, path=path, pin_dir=self.staging_dir)
             if row.size <= self.memory.max_entry:
                 entry.body = os.pread(fobj.fileno(), row.size, 0)
                 entry.close()

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import secrets
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -34,12 +37,41 @@ class Entry:
     body: bytes | None = None
     file: BinaryIO | None = None
     path: Path | None = None
+    pin_dir: Path | None = None  # the cache's staging folder, for `pinned`
 
     def read_all(self) -> bytes:
         if self.body is not None:
             return self.body
         assert self.file is not None
         return os.pread(self.file.fileno(), self.meta.size, 0)
+
+    @contextlib.contextmanager
+    def pinned(self) -> Iterator[Path | None]:
+        """A private name for the body file while a worker thread opens it by path.
+
+        Eviction or a purge removes the entry's own name at any time; a hard link of our own
+        keeps the bytes reachable for the render. None for a body in memory.
+        """
+        if self.path is None or self.pin_dir is None:
+            yield self.path
+            return
+        link = self.pin_dir / f"{os.getpid()}.pin.{secrets.token_hex(8)}"
+        try:
+            os.link(self.path, link)
+        except FileNotFoundError:
+            if self.file is None:
+                raise
+            # Evicted since the lookup: copy it out through the descriptor still open.
+            with open(link, "xb") as out:
+                offset = 0
+                while chunk := os.pread(self.file.fileno(), 1 << 20, offset):
+                    out.write(chunk)
+                    offset += len(chunk)
+        try:
+            yield link
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(link)
 
     def close(self) -> None:
         if self.file is not None:

@@ -21,11 +21,13 @@ class Blob:
     body: bytes | None = None
 
     @classmethod
-    def of(cls, entry: Entry) -> Blob:
+    def of(cls, entry: Entry, path: Path | None = None) -> Blob:
+        """`path`: a pinned name for the entry's file (Entry.pinned), else its own."""
         if entry.body is not None:
             return cls(len(entry.body), body=entry.body)
-        assert entry.path is not None
-        return cls(entry.meta.size, path=entry.path)
+        path = path or entry.path
+        assert path is not None
+        return cls(entry.meta.size, path=path)
 
     def open(self) -> BinaryIO:
         if self.body is not None:

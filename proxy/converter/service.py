@@ -7,10 +7,11 @@ A conversion's cache key is its canonical source ref; its cache `source` is the 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import hashlib
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import BinaryIO
 
 from proxy import metrics
@@ -91,7 +92,9 @@ class ImageConverter:
         """The cached original itself when browsers show it as is and no format is asked."""
         original = await self._complete_original(ref)
         try:
-            detected = sniff(await asyncio.to_thread(Blob.of(original).head, HEAD_SIZE))
+            with original.pinned() as path:
+                head = await asyncio.to_thread(Blob.of(original, path).head, HEAD_SIZE)
+            detected = sniff(head)
         except BaseException:
             original.close()
             raise
@@ -117,14 +120,15 @@ class ImageConverter:
     def _convert_maker(self, ref: SourceRef):  # type: ignore[no-untyped-def]
         async def make() -> Fill:
             async with await self._complete_original(ref) as original:
-                blob = Blob.of(original)
-                fmt = refs.format_of(ref)
+                with original.pinned() as path:
+                    blob = Blob.of(original, path)
+                    fmt = refs.format_of(ref)
 
-                def job(token: Token) -> Output:
-                    detected: Detected = sniff(blob.head(HEAD_SIZE))
-                    return convert_image(blob, detected, fmt, self.limits)
+                    def job(token: Token) -> Output:
+                        detected: Detected = sniff(blob.head(HEAD_SIZE))
+                        return convert_image(blob, detected, fmt, self.limits)
 
-                output = await self._timed(refs.CONVERT, job)
+                    output = await self._timed(refs.CONVERT, job)
                 return self._fill(ref, original.meta, output)
 
         return make
@@ -139,23 +143,24 @@ class ImageConverter:
         fmt = refs.format_of(ref) or "jpeg"
 
         async def make() -> Fill:
-            meta, open_video = await self._video_opener(ref)
+            async with self._video_source(ref) as (meta, open_video):
 
-            def job(token: Token) -> Output:
-                video = open_video(token)
-                try:
-                    rgb = grab_frame(video, position, stream_index, self.limits, token)
-                finally:
-                    if not isinstance(video, str):
-                        video.close()
-                return Output(encode(viewable(from_array(rgb)), fmt), fmt)
+                def job(token: Token) -> Output:
+                    video = open_video(token)
+                    try:
+                        rgb = grab_frame(video, position, stream_index, self.limits, token)
+                    finally:
+                        if not isinstance(video, str):
+                            video.close()
+                    return Output(encode(viewable(from_array(rgb)), fmt), fmt)
 
-            output = await self._timed(refs.VIDEOFRAME, job)
+                output = await self._timed(refs.VIDEOFRAME, job)
             return self._fill(ref, meta, output)
 
         return make
 
-    async def _video_opener(self, ref: SourceRef) -> tuple[Meta, VideoOpener]:
+    @contextlib.asynccontextmanager
+    async def _video_source(self, ref: SourceRef) -> AsyncIterator[tuple[Meta, VideoOpener]]:
         """How a worker opens the video: the cached file, or ranged reads if too large to cache."""
         original = await self.originals.entry_or_meta(ref.bucket, ref.key)
         if isinstance(original, Meta):
@@ -166,14 +171,15 @@ class ImageConverter:
                 fetch = storage_fetch(self.storage, ref.bucket, ref.key, loop, token)
                 return RangeFile(fetch, size, block_size_for(size))  # type: ignore[return-value]
 
-            return original, open_ranged
-        blob = Blob.of(original)
-        original.close()  # the worker opens the path itself
+            yield original, open_ranged
+            return
+        with contextlib.closing(original), original.pinned() as path:
+            blob = Blob.of(original, path)
 
-        def open_cached(token: Token) -> str | BinaryIO:
-            return str(blob.path) if blob.path is not None else blob.open()
+            def open_cached(token: Token) -> str | BinaryIO:
+                return str(blob.path) if blob.path is not None else blob.open()
 
-        return original.meta, open_cached
+            yield original.meta, open_cached
 
     # -- shared -----------------------------------------------------------------------------
 

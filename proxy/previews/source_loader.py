@@ -71,8 +71,9 @@ async def open_source(svc: Services, ref: SourceRef) -> AsyncIterator[LoadedSour
         elif result.body is not None:
             yield LoadedSource(SourceImage(data=result.body), result.meta)
         else:
-            assert result.path is not None
-            yield LoadedSource(SourceImage(path=result.path), result.meta)
+            with result.pinned() as path:
+                assert path is not None
+                yield LoadedSource(SourceImage(path=path), result.meta)
 
 
 async def _spool(result: Passthrough, path: Path, limit: int) -> None:
