@@ -14,7 +14,7 @@ from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import BinaryIO, TypeVar
 
 from proxy import metrics
 from proxy.settings import StorageSettings
@@ -55,7 +55,11 @@ class ByteRange:
 
 
 class ObjectStream:
-    """An open read: the object's info, the byte range it yields, and its chunks."""
+    """An open read: the object's info, the byte range it yields, and its chunks.
+
+    A stream of a local file also offers the `file` itself, so it can be sent with
+    sendfile(2) instead of chunk by chunk; whoever does that reports the bytes with `sent`.
+    """
 
     def __init__(
         self,
@@ -64,13 +68,22 @@ class ObjectStream:
         close: Callable[[], Awaitable[None]],
         start: int = 0,
         length: int | None = None,
+        file: BinaryIO | None = None,
+        on_sent: Callable[[int], None] | None = None,
     ) -> None:
         self.info = info
         self.start = start
         self.length = info.size - start if length is None else length
+        self.file = file
+        self._on_sent = on_sent
         self._chunks = chunks
         self._close = close
         self._closed = False
+
+    def sent(self, count: int) -> None:
+        """`count` bytes of `file` went out without passing through the chunks."""
+        if self._on_sent is not None:
+            self._on_sent(count)
 
     def __aiter__(self) -> AsyncIterator[bytes]:
         return self._chunks
@@ -112,6 +125,8 @@ class Storage(ABC):
             stream.aclose,
             start=stream.start,
             length=stream.length,
+            file=stream.file,
+            on_sent=metrics.STORAGE_READ_BYTES.labels(self.provider).inc,
         )
 
     async def head(self, bucket: str, key: str) -> ObjectInfo:

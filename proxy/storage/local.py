@@ -71,11 +71,14 @@ class LocalStorage(Storage):
             raise
         length = end - start + 1 if info.size else 0
         closed = False
+        # For sendfile(2): the descriptor stays ours, closed once by close().
+        file = open(fd, "rb", buffering=0, closefd=False)  # noqa: SIM115
 
         async def close() -> None:
             nonlocal closed
             if not closed:
                 closed = True
+                file.close()
                 os.close(fd)
 
         async def chunks() -> AsyncIterator[bytes]:
@@ -91,7 +94,7 @@ class LocalStorage(Storage):
             finally:
                 await close()
 
-        return ObjectStream(info, chunks(), close, start=start, length=length)
+        return ObjectStream(info, chunks(), close, start=start, length=length, file=file)
 
     async def _head(self, bucket: str, key: str) -> ObjectInfo:
         def stat() -> os.stat_result:

@@ -72,7 +72,11 @@ class FileSliceResponse(web.StreamResponse):
             raise ConnectionResetError("client went away")
         loop = asyncio.get_running_loop()
         try:
-            await loop.sendfile(transport, self._fobj, self._offset, self._count)
+            sent = await loop.sendfile(transport, self._fobj, self._offset, self._count)
+            if sent < self._count:
+                # The file ended early: a short body must not look complete.
+                transport.abort()
+                raise ConnectionResetError("file ended before its length")
         except NotImplementedError:
             # TLS or an exotic transport: fall back to chunked copies.
             offset, remaining = self._offset, self._count
@@ -147,6 +151,12 @@ async def respond(
             status = 206
             end = stream.start + stream.length - 1
             headers["Content-Range"] = f"bytes {stream.start}-{end}/{meta.size}"
+        if stream.file is not None and request.method == "GET" and stream.length > 0:
+            # A local file too large to cache: straight from its descriptor with sendfile.
+            response = FileSliceResponse(stream.file, stream.start, stream.length, status, headers)
+            await response.prepare(request)
+            stream.sent(stream.length)
+            return response
         return await _stream(request, status, headers, stream.length, aiter(stream))
 
     size = meta.size
