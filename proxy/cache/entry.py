@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -45,8 +46,15 @@ class Entry:
         assert self.file is not None
         return os.pread(self.file.fileno(), self.meta.size, 0)
 
-    @contextlib.contextmanager
-    def pinned(self) -> Iterator[Path | None]:
+    def read_head(self, size: int) -> bytes:
+        """The first `size` bytes, from memory or the open file (no path involved)."""
+        if self.body is not None:
+            return self.body[:size]
+        assert self.file is not None
+        return os.pread(self.file.fileno(), size, 0)
+
+    @contextlib.asynccontextmanager
+    async def pinned(self) -> AsyncIterator[Path | None]:
         """A private name for the body file while a worker thread opens it by path.
 
         Eviction or a purge removes the entry's own name at any time; a hard link of our own
@@ -56,6 +64,15 @@ class Entry:
             yield self.path
             return
         link = self.pin_dir / f"{os.getpid()}.pin.{secrets.token_hex(8)}"
+        await asyncio.to_thread(self._pin, link)
+        try:
+            yield link
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(link)
+
+    def _pin(self, link: Path) -> None:
+        assert self.path is not None
         try:
             os.link(self.path, link)
         except FileNotFoundError:
@@ -67,11 +84,6 @@ class Entry:
                 while chunk := os.pread(self.file.fileno(), 1 << 20, offset):
                     out.write(chunk)
                     offset += len(chunk)
-        try:
-            yield link
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(link)
 
     def close(self) -> None:
         if self.file is not None:

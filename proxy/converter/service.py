@@ -92,9 +92,7 @@ class ImageConverter:
         """The cached original itself when browsers show it as is and no format is asked."""
         original = await self._complete_original(ref)
         try:
-            with original.pinned() as path:
-                head = await asyncio.to_thread(Blob.of(original, path).head, HEAD_SIZE)
-            detected = sniff(head)
+            detected = sniff(original.read_head(HEAD_SIZE))
         except BaseException:
             original.close()
             raise
@@ -120,7 +118,7 @@ class ImageConverter:
     def _convert_maker(self, ref: SourceRef):  # type: ignore[no-untyped-def]
         async def make() -> Fill:
             async with await self._complete_original(ref) as original:
-                with original.pinned() as path:
+                async with original.pinned() as path:
                     blob = Blob.of(original, path)
                     fmt = refs.format_of(ref)
 
@@ -173,7 +171,7 @@ class ImageConverter:
 
             yield original, open_ranged
             return
-        with contextlib.closing(original), original.pinned() as path:
+        async with original, original.pinned() as path:
             blob = Blob.of(original, path)
 
             def open_cached(token: Token) -> str | BinaryIO:

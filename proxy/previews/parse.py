@@ -107,36 +107,34 @@ def _gravity(name: str, args: list[str], *, smart: bool = True) -> Gravity:
 # -- one parser per option ---------------------------------------------------------------
 
 
+def _single(field: str, convert: Callable[[str, str], Any]) -> Parser:
+    """A parser for the many options that take one argument and set one field."""
+
+    def parse(name: str, args: list[str], v: Values) -> None:
+        _count(name, args, 1, 1)
+        v[field] = convert(name, args[0])
+
+    return parse
+
+
+def _percent(name: str, text: str) -> int:
+    return _int(name, text, 0, 100)
+
+
+def _text(name: str, text: str) -> str:
+    return text
+
+
+_width = _single("width", _int)
+_height = _single("height", _int)
+_enlarge = _single("enlarge", _bool)
+
+
 def _resizing_type(name: str, args: list[str], v: Values) -> None:
     _count(name, args, 1, 1)
     if args[0] not in RESIZING_TYPES:
         raise OptionError(name, f"unknown resizing type {args[0]!r}")
     v["resizing_type"] = args[0]
-
-
-def _width(name: str, args: list[str], v: Values) -> None:
-    _count(name, args, 1, 1)
-    v["width"] = _int(name, args[0])
-
-
-def _height(name: str, args: list[str], v: Values) -> None:
-    _count(name, args, 1, 1)
-    v["height"] = _int(name, args[0])
-
-
-def _min_width(name: str, args: list[str], v: Values) -> None:
-    _count(name, args, 1, 1)
-    v["min_width"] = _int(name, args[0])
-
-
-def _min_height(name: str, args: list[str], v: Values) -> None:
-    _count(name, args, 1, 1)
-    v["min_height"] = _int(name, args[0])
-
-
-def _enlarge(name: str, args: list[str], v: Values) -> None:
-    _count(name, args, 1, 1)
-    v["enlarge"] = _bool(name, args[0])
 
 
 def _extend_value(name: str, args: list[str]) -> Extend:
@@ -221,11 +219,6 @@ def _rotate(name: str, args: list[str], v: Values) -> None:
     v["rotate"] = angle % 360
 
 
-def _auto_rotate(name: str, args: list[str], v: Values) -> None:
-    _count(name, args, 1, 1)
-    v["auto_rotate"] = _bool(name, args[0])
-
-
 def _flip(name: str, args: list[str], v: Values) -> None:
     _count(name, args, 1, 2)
     v["flip_horizontal"] = _bool(name, args[0]) if args[0] else False
@@ -241,34 +234,6 @@ def _background(name: str, args: list[str], v: Values) -> None:
         v["background"] = (r, g, b)
     else:
         raise OptionError(name, "expected a hex colour or R:G:B")
-
-
-def _blur(name: str, args: list[str], v: Values) -> None:
-    _count(name, args, 1, 1)
-    v["blur"] = _float(name, args[0])
-
-
-def _sharpen(name: str, args: list[str], v: Values) -> None:
-    _count(name, args, 1, 1)
-    v["sharpen"] = _float(name, args[0])
-
-
-def _pixelate(name: str, args: list[str], v: Values) -> None:
-    _count(name, args, 1, 1)
-    v["pixelate"] = _int(name, args[0])
-
-
-def _flag(field: str) -> Parser:
-    def parse(name: str, args: list[str], v: Values) -> None:
-        _count(name, args, 1, 1)
-        v[field] = _bool(name, args[0])
-
-    return parse
-
-
-def _quality(name: str, args: list[str], v: Values) -> None:
-    _count(name, args, 1, 1)
-    v["quality"] = _int(name, args[0], 0, 100)
 
 
 def _format_name(name: str, text: str) -> str:
@@ -287,11 +252,6 @@ def _format_quality(name: str, args: list[str], v: Values) -> None:
     v["format_quality"] = tuple(sorted(pairs.items()))
 
 
-def _max_bytes(name: str, args: list[str], v: Values) -> None:
-    _count(name, args, 1, 1)
-    v["max_bytes"] = _int(name, args[0])
-
-
 def _format(name: str, args: list[str], v: Values) -> None:
     _count(name, args, 1, 1)
     v["format"] = _format_name(name, args[0]) if args[0] else None
@@ -301,16 +261,6 @@ def _skip_processing(name: str, args: list[str], v: Values) -> None:
     if not args:
         raise OptionError(name, "expected at least one format")
     v["skip_processing"] = tuple(sorted({_format_name(name, a) for a in args}))
-
-
-def _cachebuster(name: str, args: list[str], v: Values) -> None:
-    _count(name, args, 1, 1)
-    v["cachebuster"] = args[0]
-
-
-def _expires(name: str, args: list[str], v: Values) -> None:
-    _count(name, args, 1, 1)
-    v["expires"] = _int(name, args[0])
 
 
 def _filename(name: str, args: list[str], v: Values) -> None:
@@ -340,8 +290,8 @@ _register(_size, "size", "s")
 _register(_resizing_type, "resizing_type", "rt")
 _register(_width, "width", "w")
 _register(_height, "height", "h")
-_register(_min_width, "min-width", "min_width", "mw")
-_register(_min_height, "min-height", "min_height", "mh")
+_register(_single("min_width", _int), "min-width", "min_width", "mw")
+_register(_single("min_height", _int), "min-height", "min_height", "mh")
 _register(_zoom, "zoom", "z")
 _register(_dpr, "dpr")
 _register(_enlarge, "enlarge", "el")
@@ -352,26 +302,26 @@ _register(_crop, "crop", "c")
 _register(_trim, "trim", "t")
 _register(_padding, "padding", "pd")
 _register(_rotate, "rotate", "rot")
-_register(_auto_rotate, "auto_rotate", "ar")
+_register(_single("auto_rotate", _bool), "auto_rotate", "ar")
 _register(_flip, "flip", "fl")
 _register(_background, "background", "bg")
-_register(_blur, "blur", "bl")
-_register(_sharpen, "sharpen", "sh")
-_register(_pixelate, "pixelate", "pix")
-_register(_flag("strip_metadata"), "strip_metadata", "sm")
-_register(_flag("keep_copyright"), "keep_copyright", "kcr")
-_register(_flag("strip_color_profile"), "strip_color_profile", "scp")
-_register(_flag("enforce_thumbnail"), "enforce_thumbnail", "eth")
-_register(_quality, "quality", "q")
+_register(_single("blur", _float), "blur", "bl")
+_register(_single("sharpen", _float), "sharpen", "sh")
+_register(_single("pixelate", _int), "pixelate", "pix")
+_register(_single("strip_metadata", _bool), "strip_metadata", "sm")
+_register(_single("keep_copyright", _bool), "keep_copyright", "kcr")
+_register(_single("strip_color_profile", _bool), "strip_color_profile", "scp")
+_register(_single("enforce_thumbnail", _bool), "enforce_thumbnail", "eth")
+_register(_single("quality", _percent), "quality", "q")
 _register(_format_quality, "format_quality", "fq")
-_register(_max_bytes, "max_bytes", "mb")
+_register(_single("max_bytes", _int), "max_bytes", "mb")
 _register(_format, "format", "f", "ext")
 _register(_skip_processing, "skip_processing", "skp")
-_register(_flag("raw"), "raw")
-_register(_cachebuster, "cachebuster", "cb")
-_register(_expires, "expires", "exp")
+_register(_single("raw", _bool), "raw")
+_register(_single("cachebuster", _text), "cachebuster", "cb")
+_register(_single("expires", _int), "expires", "exp")
 _register(_filename, "filename", "fn")
-_register(_flag("return_attachment"), "return_attachment", "att")
+_register(_single("return_attachment", _bool), "return_attachment", "att")
 
 
 def _apply(segments: Iterable[str], v: Values, presets: Mapping[str, str], depth: int) -> None:

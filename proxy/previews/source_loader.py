@@ -71,7 +71,7 @@ async def open_source(svc: Services, ref: SourceRef) -> AsyncIterator[LoadedSour
         elif result.body is not None:
             yield LoadedSource(SourceImage(data=result.body), result.meta)
         else:
-            with result.pinned() as path:
+            async with result.pinned() as path:
                 assert path is not None
                 yield LoadedSource(SourceImage(path=path), result.meta)
 

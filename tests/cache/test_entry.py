@@ -11,7 +11,7 @@ async def test_a_pinned_body_survives_eviction_while_in_use(tmp_path):
         body = os.urandom(300_000)
         await consume(await cache.get("k", "b/k", stream_maker(body)))
         entry = cache.lookup("k")
-        with entry.pinned() as path:
+        async with entry.pinned() as path:
             cache.purge_prefix("b/")  # the entry's own name is gone...
             assert not entry.path.exists()
             assert path.read_bytes() == body  # ...the pinned one still reads
@@ -20,7 +20,7 @@ async def test_a_pinned_body_survives_eviction_while_in_use(tmp_path):
         await consume(await cache.get("k2", "b/k2", stream_maker(body)))
         late = cache.lookup("k2")
         cache.purge_prefix("b/")
-        with late.pinned() as path:
+        async with late.pinned() as path:
             assert path.read_bytes() == body
         late.close()
         entry.close()
