@@ -25,7 +25,7 @@ from proxy import metrics
 from proxy.cache.entry import Entry, Meta
 from proxy.cache.index import INLINE_LIMIT, Index, Removed, unlink_quietly
 from proxy.cache.locks import KeyLocks
-from proxy.cache.memory import RECHECK, MemoryTier, Remembered
+from proxy.cache.memory import MemoryTier, Remembered
 from proxy.settings import CacheSettings
 from proxy.storage.base import ObjectStream
 from proxy.storage.errors import Unavailable
@@ -190,7 +190,7 @@ class Cache:
         """A complete entry, or None. With `stale`, idle-expired entries count too."""
         now = time.time()
         hot = self.memory.get(key)
-        if hot is not None and now - hot.checked < RECHECK:
+        if hot is not None and now - hot.checked < self.memory.recheck:
             self._touch(key, hot, now)
             return Entry(key, hot.meta, "HIT", body=hot.body)
         row = self.index.get(key)

@@ -28,6 +28,7 @@ class MemoryTier:
     def __init__(self, capacity: int, max_entry: int) -> None:
         self.capacity = capacity
         self.max_entry = max_entry
+        self.recheck = RECHECK
         self.used = 0
         self._items: OrderedDict[str, Remembered] = OrderedDict()
 

@@ -341,13 +341,11 @@ def test_a_crash_mid_write_leaves_no_entry(tmp_path):
     asyncio.run(reopen())
 
 
-async def test_the_memory_tier_serves_hot_entries_and_sees_purges(tmp_path, monkeypatch):
-    from proxy.cache import memory
+async def test_the_memory_tier_serves_hot_entries_and_sees_purges(tmp_path):
     from proxy.cache.index import Index
 
-    monkeypatch.setattr(memory, "RECHECK", 0.2)
-    monkeypatch.setattr("proxy.cache.cache.RECHECK", 0.2)
     cache = Cache(settings(tmp_path / "c"), memory_size=1 << 20)
+    cache.memory.recheck = 0.2
     await cache.start()
     try:
         body = os.urandom(40_000)
