@@ -1,84 +1,159 @@
-"""Degrading politely: bounded queue (503), time limit (504), cancellation, bursts, purges."""
+"""Degrading politely: bounded queue (503), time limit (504), cancellation, bursts, purges.
+
+Every render here waits at a gate the test opens, so "a render still running" is a fact the
+test sets up, never a bet on how fast the machine is.
+"""
 
 import asyncio
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
 
 import aiohttp
 import pytest
 
 from proxy import admin
 from proxy.web.services import SERVICES
+from proxy.workpool import Token, WorkPool
 from tests.conftest import encode_image, read_metric
 
-SLOW = "/previews/q/rs:fit:{w}:0/bl:8/plain/abc-public/big.png"
+RENDER = "/previews/q/rs:fit:{w}:0/plain/abc-public/pic.png"
+
+
+@dataclass
+class Gate:
+    opened: threading.Event = field(default_factory=threading.Event)
+    entered: threading.Semaphore = field(default_factory=lambda: threading.Semaphore(0))
+    finished: threading.Semaphore = field(default_factory=lambda: threading.Semaphore(0))
+    tokens: list[Token] = field(default_factory=list)
+
+    async def wait_entered(self, count: int = 1) -> None:
+        for _ in range(count):
+            assert await asyncio.to_thread(self.entered.acquire, timeout=10), "no job started"
+
+    async def wait_finished(self, count: int = 1) -> None:
+        for _ in range(count):
+            assert await asyncio.to_thread(self.finished.acquire, timeout=10), "a job hung"
 
 
 @pytest.fixture
-def big_png(put_file):
-    # PNG has no shrink-on-load, and the blur makes every render take a while.
-    put_file("big.png", encode_image(2400, 1800, ".png", compression=1))
+def gate(monkeypatch: pytest.MonkeyPatch) -> Iterator[Gate]:
+    """Hold every job of the work pool in its thread until the test opens the gate."""
+    gate = Gate()
+    run = WorkPool.run
+
+    async def gated_run(self: WorkPool, job: Callable[[Token], Any], **kwargs: Any) -> Any:
+        def held(token: Token) -> Any:
+            gate.tokens.append(token)
+            gate.entered.release()
+            try:
+                gate.opened.wait(10)
+                return job(token)
+            finally:
+                gate.finished.release()
+
+        return await run(self, held, **kwargs)
+
+    monkeypatch.setattr(WorkPool, "run", gated_run)
+    yield gate
+    gate.opened.set()
+
+
+@pytest.fixture
+def pic(put_file: Callable[..., object]) -> None:
+    put_file("pic.png", encode_image(640, 480, ".png"))
+
+
+async def cache_source(client: Any) -> None:
+    response = await client.get("/abc-public/pic.png")
+    assert response.status == 200
+    await response.read()
 
 
 async def test_renders_beyond_the_queue_get_503_with_retry_after(
-    make_client, make_settings, big_png
+    make_client, make_settings, pic, gate
 ):
     client = await make_client(make_settings(PREVIEWS_CONCURRENCY="1", PREVIEWS_QUEUE="1"))
-    await (await client.get("/abc-public/big.png")).read()  # the source is cached
+    await cache_source(client)
 
     async def fetch(width: int) -> tuple[int, str]:
-        response = await client.get(SLOW.format(w=width))
+        response = await client.get(RENDER.format(w=width))
         await response.read()
         return response.status, response.headers.get("Retry-After", "")
 
-    results = await asyncio.gather(*(fetch(300 + i) for i in range(8)))
-    statuses = [status for status, _ in results]
-    assert statuses.count(200) >= 2  # one running and one queued always get through
-    assert 503 in statuses
-    assert all(retry == "1" for status, retry in results if status == 503)
-    assert await read_metric(client, "proxy_renders_rejected_total") >= statuses.count(503)
+    first = asyncio.create_task(fetch(300))
+    await gate.wait_entered()  # one render holds the only slot
+    second = asyncio.create_task(fetch(301))
+    pool = client.server.app[SERVICES].pool
+    for _ in range(200):
+        if pool.waiting == 1:  # the second request has taken the one queue place
+            break
+        await asyncio.sleep(0.01)
+    rest = await asyncio.gather(*(fetch(302 + i) for i in range(6)))
+    assert rest == [(503, "1")] * 6
+    gate.opened.set()
+    assert [(await task)[0] for task in (first, second)] == [200, 200]
+    assert await read_metric(client, "proxy_renders_rejected_total") == 6
 
 
-async def test_a_request_past_its_time_limit_gets_504(make_client, make_settings, big_png):
-    client = await make_client(make_settings(REQUEST_TIMEOUT="20ms"))
-    response = await client.get(SLOW.format(w=500))
+async def test_a_request_past_its_time_limit_gets_504(make_client, make_settings, pic, gate):
+    client = await make_client(make_settings(REQUEST_TIMEOUT="200ms"))
+    await cache_source(client)
+    response = await client.get(RENDER.format(w=500))
     assert response.status == 504
     assert "timed out" in await response.text()
+    assert gate.tokens[0].cancelled  # the job was told to stop
+    gate.opened.set()
+    await gate.wait_finished()
+    assert client.server.app[SERVICES].caches["previews"].index.totals() == (0, 0)
 
 
 async def test_a_client_that_hangs_up_cancels_work_nobody_else_waits_for(
-    make_client, make_settings, big_png
+    make_client, make_settings, pic, gate
 ):
     client = await make_client(make_settings())
-    await (await client.get("/abc-public/big.png")).read()
+    await cache_source(client)
     cache = client.server.app[SERVICES].caches["previews"]
-    url = str(client.make_url(SLOW.format(w=640)))
     async with aiohttp.ClientSession() as session:
-        with pytest.raises(asyncio.TimeoutError):
-            async with session.get(url, timeout=aiohttp.ClientTimeout(total=0.05)) as response:
-                await response.read()
-    await asyncio.sleep(1.5)  # long enough for the render to have finished, had it gone on
+        request = asyncio.create_task(session.get(str(client.make_url(RENDER.format(w=640)))))
+        await gate.wait_entered()
+        request.cancel()  # the client hangs up while its render runs
+        with pytest.raises(asyncio.CancelledError):
+            await request
+    for _ in range(100):  # the server notices the closed connection on its next loop turns
+        if gate.tokens[0].cancelled:
+            break
+        await asyncio.sleep(0.05)
+    assert gate.tokens[0].cancelled
+    gate.opened.set()
+    await gate.wait_finished()
+    await asyncio.sleep(0.05)  # a stored result would be committed right after the thread ends
     assert cache.index.totals() == (0, 0)  # nothing was stored for a request nobody wanted
     assert not cache._flights
 
 
 async def test_a_burst_does_not_block_health_or_cache_hits(
-    make_client, make_settings, big_png, put_file
+    make_client, make_settings, pic, gate, put_file
 ):
     client = await make_client(make_settings(PREVIEWS_CONCURRENCY="1", PREVIEWS_QUEUE="2"))
     put_file("hot.jpg", b"hot bytes")
     await (await client.get("/abc-public/hot.jpg")).read()
-    await (await client.get("/abc-public/big.png")).read()
+    await cache_source(client)
 
     async def status(url: str) -> int:
         response = await client.get(url)
         await response.read()
         return response.status
 
-    burst = [asyncio.create_task(status(SLOW.format(w=200 + i))) for i in range(30)]  # 10x capacity
-    await asyncio.sleep(0.05)
+    burst = [asyncio.create_task(status(RENDER.format(w=200 + i))) for i in range(30)]  # 10x
+    await gate.wait_entered()
     assert await status("/health") == 200
     hit = await client.get("/abc-public/hot.jpg")
     assert hit.status == 200 and hit.headers["X-Cache-Status"] == "HIT"
-    assert set(await asyncio.gather(*burst)) <= {200, 503}
+    gate.opened.set()
+    statuses = await asyncio.gather(*burst)
+    assert statuses.count(200) == 3 and statuses.count(503) == 27
 
 
 async def test_purging_an_original_drops_its_previews_and_conversions(
