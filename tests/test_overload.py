@@ -65,6 +65,15 @@ def pic(put_file: Callable[..., object]) -> None:
     put_file("pic.png", encode_image(640, 480, ".png"))
 
 
+async def until(condition: Callable[[], bool]) -> None:
+    """Wait (up to 10 s) for something the server does on its own next loop turns."""
+    for _ in range(1000):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the server never got there")
+
+
 async def cache_source(client: Any) -> None:
     response = await client.get("/abc-public/pic.png")
     assert response.status == 200
@@ -86,10 +95,7 @@ async def test_renders_beyond_the_queue_get_503_with_retry_after(
     await gate.wait_entered()  # one render holds the only slot
     second = asyncio.create_task(fetch(301))
     pool = client.server.app[SERVICES].pool
-    for _ in range(200):
-        if pool.waiting == 1:  # the second request has taken the one queue place
-            break
-        await asyncio.sleep(0.01)
+    await until(lambda: pool.waiting == 1)  # the second request has the one queue place
     rest = await asyncio.gather(*(fetch(302 + i) for i in range(6)))
     assert rest == [(503, "1")] * 6
     gate.opened.set()
@@ -121,16 +127,11 @@ async def test_a_client_that_hangs_up_cancels_work_nobody_else_waits_for(
         request.cancel()  # the client hangs up while its render runs
         with pytest.raises(asyncio.CancelledError):
             await request
-    for _ in range(100):  # the server notices the closed connection on its next loop turns
-        if gate.tokens[0].cancelled:
-            break
-        await asyncio.sleep(0.05)
-    assert gate.tokens[0].cancelled
+    await until(lambda: gate.tokens[0].cancelled)  # the server noticed the closed connection
     gate.opened.set()
     await gate.wait_finished()
-    await asyncio.sleep(0.05)  # a stored result would be committed right after the thread ends
+    await until(lambda: not cache._flights)  # a fill still going would commit before leaving
     assert cache.index.totals() == (0, 0)  # nothing was stored for a request nobody wanted
-    assert not cache._flights
 
 
 async def test_a_burst_does_not_block_health_or_cache_hits(
