@@ -3,13 +3,16 @@
 Workers bind the same port with SO_REUSEPORT, so the kernel spreads connections over them;
 they share the three caches through the on-disk index and coordinate misses with file locks.
 The supervisor replaces a worker that dies and, on SIGTERM/SIGINT, passes the signal on and
-waits for the workers to finish their in-flight requests.
+waits for the workers to finish their in-flight requests. A supervisor that is killed outright
+(SIGKILL, the OOM killer) takes its workers along: each gets SIGTERM from the kernel and drains,
+instead of serving on as an orphan nobody supervises or stops.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import logging
 import os
 import shutil
@@ -18,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from proxy.logs import setup_logging
@@ -101,7 +105,8 @@ class Supervisor:
         command += ["--host", self.host, "--port", str(self.port)]
         if self.env_file:
             command += ["--env-file", self.env_file]
-        child = subprocess.Popen(command)
+        # preexec_fn is safe here: the supervisor runs no threads.
+        child = subprocess.Popen(command, preexec_fn=_die_with(os.getpid()))
         self.children[child.pid] = child
 
     def run(self) -> int:
@@ -152,6 +157,21 @@ class Supervisor:
             except subprocess.TimeoutExpired:
                 child.kill()
                 child.wait()
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with(parent: int) -> Callable[[], None]:
+    """Runs in a forked worker before exec: SIGTERM it when `parent` goes away."""
+    libc = ctypes.CDLL(None, use_errno=True)  # looked up before the fork, not in the child
+
+    def arm() -> None:
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() != parent:  # died between the fork and the prctl
+            os._exit(1)
+
+    return arm
 
 
 def _mark_dead(pid: int) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -31,6 +33,7 @@ class ServerProcess:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
+            start_new_session=True,  # its own process group, so a failed test can end it all
         )
         self.wait_ready()
 
@@ -62,7 +65,17 @@ class ServerProcess:
     def __enter__(self) -> ServerProcess:
         return self
 
+    def listeners(self) -> int:
+        """Sockets listening on the port: one per worker that is ready to take connections."""
+        port = f":{self.port:04X}"
+        count = 0
+        for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            count += local.endswith(port) and state == "0A"  # 0A: LISTEN
+        return count
+
     def __exit__(self, *exc: object) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.communicate()
+        # Workers hold the output pipe too; end the whole group or communicate() never returns.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.communicate()

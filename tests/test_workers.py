@@ -5,6 +5,8 @@ import os
 import signal
 import time
 import urllib.request
+from collections.abc import Callable
+from pathlib import Path
 
 import aiohttp
 
@@ -48,22 +50,45 @@ def test_workers_share_one_flight_and_report_summed_metrics(data_path, tmp_path)
         server.stop()
 
 
+def wait_for(condition: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + 30
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.1)
+
+
 def test_a_dead_worker_is_replaced(data_path, tmp_path):
     env = {"DATA_PATH": str(data_path)}
     with ServerProcess(env, tmp_path, args=("--workers", "2")) as server:
-        deadline = time.monotonic() + 20
-        while len(worker_pids(server)) < 2 and time.monotonic() < deadline:
-            time.sleep(0.1)
+        wait_for(lambda: server.listeners() == 2, "both workers to listen")
         victim = min(worker_pids(server))
         os.kill(victim, signal.SIGKILL)
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            pids = worker_pids(server)
-            if len(pids) == 2 and victim not in pids:
-                break
-            time.sleep(0.1)
-        assert len(pids) == 2 and victim not in pids
+        wait_for(
+            lambda: victim not in (pids := worker_pids(server)) and len(pids) == 2,
+            "a new worker in place of the dead one",
+        )
+        wait_for(lambda: server.listeners() == 2, "the new worker to listen")
         with urllib.request.urlopen(server.base + "/health", timeout=10) as response:
             assert response.status == 200
         server.stop()
         assert server.proc.returncode == 0
+
+
+def test_workers_stop_when_the_supervisor_is_killed(data_path, tmp_path):
+    env = {"DATA_PATH": str(data_path)}
+    with ServerProcess(env, tmp_path, args=("--workers", "2")) as server:
+        wait_for(lambda: server.listeners() == 2, "both workers to listen")
+        workers = worker_pids(server)
+        server.proc.kill()  # no chance to stop its workers itself
+        server.proc.wait()
+        wait_for(lambda: not any(alive(pid) for pid in workers), "the orphaned workers to stop")
+        assert server.listeners() == 0
+
+
+def alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    # An orphan that exited may linger as a zombie until its new parent reaps it.
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
