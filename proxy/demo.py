@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from proxy.settings import Settings
 
 SAMPLE_BUCKET = "sample-public"
@@ -20,7 +22,7 @@ def make_sample_jpeg(width: int = 1600, height: int = 1000) -> bytes:
     caption = pyvips.Image.text("preview proxy", dpi=600, font="sans bold")
     white = (caption.new_from_image([255, 255, 255]).bandjoin(caption)).copy(interpretation="srgb")
     image = image.composite2(white.cast("uchar"), "over", x=width // 16, y=height * 2 // 5)
-    return image.flatten().cast("uchar").jpegsave_buffer(Q=88)
+    return cast(bytes, image.flatten().cast("uchar").jpegsave_buffer(Q=88))
 
 
 def seed_sample(settings: Settings) -> list[str]:

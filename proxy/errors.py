@@ -1,61 +1,88 @@
-"""Errors that become an HTTP answer: a status code and a short reason, never a traceback."""
+"""Errors that are answers: each class carries its HTTP status and a short reason.
+
+`reason` is what the client reads: short, and never a secret, an endpoint or a path on disk.
+`str(error)` is the detail for the log line, which may say more. Every layer raises these
+(the storage errors in `proxy.storage.errors` are subclasses), and the web layer turns any
+of them into an answer in one place, without knowing which layer raised it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import ClassVar
 
 
 class ProxyError(Exception):
-    status = 500
-    reason = "internal error"
+    status: ClassVar[int] = 500
+    default_reason: ClassVar[str] = "internal error"
 
-    def __init__(self, reason: str | None = None, *, headers: dict[str, str] | None = None) -> None:
-        super().__init__(reason or self.reason)
-        self.reason = reason or self.reason
-        self.headers = headers or {}
+    def __init__(
+        self,
+        reason: str | None = None,
+        *,
+        detail: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        self.reason = reason or self.default_reason
+        super().__init__(detail or self.reason)
+        self.headers: dict[str, str] = dict(headers or {})
 
 
 class BadRequest(ProxyError):
     status = 400
-    reason = "bad request"
+    default_reason = "bad request"
 
 
 class Forbidden(ProxyError):
     status = 403
-    reason = "forbidden"
+    default_reason = "forbidden"
 
 
 class NotFound(ProxyError):
     status = 404
-    reason = "not found"
+    default_reason = "not found"
 
 
 class PayloadTooLarge(ProxyError):
     status = 413
-    reason = "source file too large"
+    default_reason = "source file too large"
 
 
 class UnsupportedMediaType(ProxyError):
     status = 415
-    reason = "unsupported media type"
+    default_reason = "unsupported media type"
 
 
 class RangeNotSatisfiable(ProxyError):
+    """416; with the size known, the answer says it in `Content-Range: bytes */size`."""
+
     status = 416
-    reason = "range not satisfiable"
+    default_reason = "range not satisfiable"
+
+    def __init__(
+        self, reason: str | None = None, *, size: int | None = None, detail: str | None = None
+    ) -> None:
+        headers = {"Content-Range": f"bytes */{size}"} if size is not None and size >= 0 else {}
+        super().__init__(reason, detail=detail, headers=headers)
+        self.size = size
 
 
 class Unprocessable(ProxyError):
     status = 422
-    reason = "cannot process image"
-
-
-class BadGateway(ProxyError):
-    status = 502
-    reason = "storage error"
+    default_reason = "cannot process image"
 
 
 class ServiceUnavailable(ProxyError):
     status = 503
-    reason = "busy, retry later"
+    default_reason = "busy, retry later"
+
+
+class CacheUnavailable(ServiceUnavailable):
+    """The cache's disk or index failed: an operator problem, said as such, never a 500."""
+
+    default_reason = "cache storage unavailable"
 
 
 class GatewayTimeout(ProxyError):
     status = 504
-    reason = "timed out"
+    default_reason = "timed out"

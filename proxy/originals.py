@@ -12,8 +12,7 @@ import logging
 import mimetypes
 
 from proxy import metrics
-from proxy.cache import Cache, Entry, Fill, Meta, Passthrough, Result, Tail
-from proxy.cache.cache import Maker
+from proxy.cache import Cache, Entry, Fill, Maker, Meta, MetaOnly, Passthrough, Result, Tail
 from proxy.storage import ObjectInfo, ObjectMissing, Storage, StorageError
 from proxy.storage.errors import InvalidKey
 
@@ -45,6 +44,9 @@ class Originals:
             return Fill(meta_from_info(stream.info), stream=stream)
 
         return make
+
+    def has_bucket(self, bucket: str) -> bool:
+        return self.storage.has_bucket(bucket)
 
     def lookup(self, bucket: str, key: str) -> Entry | None:
         return self.cache.lookup(cache_key(bucket, key))
@@ -94,6 +96,13 @@ class Originals:
         metrics.CACHE_STALE.labels(self.cache.name).inc()
         stale.status = "STALE"
         return stale
+
+    async def head_result(self, bucket: str, key: str) -> Entry | MetaOnly:
+        """What a HEAD answers with: the cached entry, or the store's metadata."""
+        cached = self.lookup(bucket, key)
+        if cached is not None:
+            return cached
+        return MetaOnly(await self.head(bucket, key))
 
     async def head(self, bucket: str, key: str) -> Meta:
         return meta_from_info(await self.storage.head(bucket, key))

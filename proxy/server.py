@@ -51,10 +51,11 @@ def serve(
 async def run_worker(settings: Settings, host: str, port: int, *, reuse_port: bool) -> None:
     from aiohttp import web
 
+    from proxy.services import build_services
     from proxy.web.app import create_app
     from proxy.web.drain import flush
 
-    app = create_app(settings)
+    app = create_app(build_services(settings))
     # handler_cancellation: a client that hangs up cancels its handler, so work that nobody
     # else waits for (a render, a download into the cache) is cancelled with it.
     runner = web.AppRunner(

@@ -1,20 +1,17 @@
 """What a preview is made from: an original, or an image-converter output.
 
 A preview URL's `<source>` is `<bucket>/<key>` or `image-converter/...`. Parsing it gives a
-`SourceRef`; `load_source` returns the complete source body through the right cache. This is
-the single place where previews and the image converter meet.
+`SourceRef`. Previews depend on the `Converter` protocol only; the composition root hands
+them the image converter that implements it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from proxy.cache import Entry
-
-if TYPE_CHECKING:
-    from proxy.web.services import Services
 
 CONVERTER_PREFIX = "image-converter/"
 
@@ -40,7 +37,7 @@ class SourceRef:
 
 
 class Converter(Protocol):
-    """Implemented by the image converter (proxy.converter), registered in Services.extras."""
+    """What previews need of the image converter (`proxy.converter.feature`)."""
 
     def parse(self, path: str, query: Mapping[str, str]) -> SourceRef:
         """`path` is what follows `image-converter/`; raises ProxyError subclasses."""
@@ -49,10 +46,3 @@ class Converter(Protocol):
     async def entry(self, ref: SourceRef) -> Entry:
         """The converted body, complete, through the image-converter cache."""
         ...
-
-
-CONVERTER = "converter"  # key in Services.extras
-
-
-def converter_of(svc: Services) -> Converter | None:
-    return svc.extras.get(CONVERTER)

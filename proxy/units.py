@@ -54,8 +54,18 @@ def format_size(value: float) -> str:
     return f"{value:.1f} TiB"
 
 
+def format_size_setting(value: int) -> str:
+    """A byte count as a setting would say it: 10737418240 -> "10g", 1536 -> "1536"."""
+    for unit in ("t", "g", "m", "k"):
+        if value and value % _SIZE_UNITS[unit] == 0:
+            return f"{value // _SIZE_UNITS[unit]}{unit}"
+    return str(value)
+
+
 def format_duration(seconds: float) -> str:
-    for unit, length in (("d", 86400), ("h", 3600), ("m", 60)):
+    for unit, length in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
         if seconds >= length and seconds % length == 0:
             return f"{int(seconds // length)}{unit}"
+    if 0 < seconds < 1 and (seconds * 1000) % 1 == 0:
+        return f"{int(seconds * 1000)}ms"
     return f"{seconds:g}s"

@@ -18,12 +18,14 @@ from proxy.progress import Progress
 
 
 def read_lines(source: str) -> list[str]:
-    stream: Iterable[str] = sys.stdin if source == "-" else open(source, encoding="utf-8")  # noqa: SIM115
-    try:
-        return [line.strip() for line in stream if line.strip() and not line.startswith("#")]
-    finally:
-        if source != "-":
-            stream.close()  # type: ignore[attr-defined]
+    if source == "-":
+        return _paths(sys.stdin)
+    with open(source, encoding="utf-8") as stream:
+        return _paths(stream)
+
+
+def _paths(lines: Iterable[str]) -> list[str]:
+    return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
 
 
 def to_path(line: str) -> str:

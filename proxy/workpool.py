@@ -80,8 +80,14 @@ class WorkPool:
         except RuntimeError as exc:  # shut down
             slots.release()
             raise ServiceUnavailable("shutting down") from exc
+
+        def free_slot(done: asyncio.Future[T]) -> None:
+            if not done.cancelled():
+                done.exception()  # retrieved, so an unawaited failure is not reported
+            slots.release()
+
         # The slot is free only when the thread is, whatever happens to the waiter.
-        future.add_done_callback(lambda f: (f.cancelled() or f.exception(), slots.release()))
+        future.add_done_callback(free_slot)
         try:
             async with asyncio.timeout(timeout):
                 return await asyncio.shield(future)

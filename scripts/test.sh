@@ -13,6 +13,7 @@ fi
 
 .venv/bin/ruff check proxy tests benchmarks scripts
 .venv/bin/ruff format --check proxy tests benchmarks scripts
+.venv/bin/mypy
 .venv/bin/hadolint --failure-threshold style Dockerfile
 # The README's settings table must be the one generated from proxy/settings.py.
 .venv/bin/python scripts/settings_table.py README.md

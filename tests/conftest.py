@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from aiohttp.test_utils import TestClient
 
+from proxy.services import build_services
 from proxy.settings import Settings, parse_settings
 from proxy.web.app import create_app
 
@@ -56,7 +57,7 @@ async def make_client(aiohttp_client) -> Callable[..., TestClient]:  # type: ign
     """Start the real app (with its caches and storage) on a loopback port."""
 
     async def make(settings: Settings, storage=None) -> TestClient:  # type: ignore[no-untyped-def]
-        return await aiohttp_client(create_app(settings, storage))
+        return await aiohttp_client(create_app(build_services(settings, storage)))
 
     return make
 

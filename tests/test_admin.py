@@ -18,7 +18,7 @@ async def test_stats_and_purge_while_serving(make_client, make_settings, put_fil
     assert stats["storage"]["entries"] == 3
     assert stats["storage"]["bytes"] == 11
     assert stats["storage"]["bound"] == settings.caches["storage"].size
-    assert stats["storage"]["oldest"] is not None
+    assert stats["storage"]["oldest_access"] is not None
     assert "storage" in admin.format_stats(stats.values())
 
     removed = admin.purge(settings, "storage", "abc-public/photos/")

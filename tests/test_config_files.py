@@ -15,7 +15,8 @@ import yaml
 from prometheus_client import Counter, Gauge, Histogram
 
 from proxy import metrics
-from proxy.settings import _BY_NAME, SETTINGS, Settings, parse_settings, read_env_file
+from proxy.settings import SETTINGS, Settings, parse_settings, read_env_file
+from proxy.settings.catalog import BY_NAME
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "config"
@@ -70,7 +71,7 @@ def test_every_env_file_in_config_is_checked() -> None:
 @pytest.mark.parametrize("name", sorted(ENV_FILES))
 def test_env_file_parses_and_means_what_it_says(name: str, tmp_path: Path) -> None:
     env = read_env_file(CONFIG / name)
-    unknown = set(env) - set(_BY_NAME)
+    unknown = set(env) - set(BY_NAME)
     assert not unknown, f"{name} sets variables the proxy does not know: {unknown}"
 
     settings = _parse(env, tmp_path)  # raises SettingsError naming any bad value
@@ -127,7 +128,7 @@ def test_compose_service(tmp_path: Path) -> None:
 
     env = _environment(proxy)
     assert env["DATA_PATH"] == "/data"
-    assert set(env) <= set(_BY_NAME)
+    assert set(env) <= set(BY_NAME)
     settings = parse_settings(env)  # /data does not exist here: the local provider allows that
     assert settings.storage.provider == "http"
 
@@ -183,7 +184,7 @@ def test_compose_override_storage_examples_parse(tmp_path: Path) -> None:
     for title, block in examples.items():
         # ${VAR} is filled in by compose from the shell or .env; any non-empty text will do here.
         env = {k: re.sub(r"\$\{\w+\}", "secret", str(v)) for k, v in block.items()}
-        assert set(env) <= set(_BY_NAME), title
+        assert set(env) <= set(BY_NAME), title
         settings = _parse(env, tmp_path)
         assert settings.storage.buckets == BUCKETS, title
         providers.append(settings.storage.provider)

@@ -1,7 +1,7 @@
 import os
 
 from proxy.cache import Entry, Meta
-from proxy.web.services import SERVICES
+from proxy.web.app import SERVICES
 from tests.conftest import read_metric
 
 

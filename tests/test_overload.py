@@ -14,7 +14,7 @@ import aiohttp
 import pytest
 
 from proxy import admin
-from proxy.web.services import SERVICES
+from proxy.web.app import SERVICES
 from proxy.workpool import Token, WorkPool
 from tests.conftest import encode_image, read_metric
 
@@ -112,7 +112,7 @@ async def test_a_request_past_its_time_limit_gets_504(make_client, make_settings
     assert gate.tokens[0].cancelled  # the job was told to stop
     gate.opened.set()
     await gate.wait_finished()
-    assert client.server.app[SERVICES].caches["previews"].index.totals() == (0, 0)
+    assert client.server.app[SERVICES].caches.previews.index.totals() == (0, 0)
 
 
 async def test_a_client_that_hangs_up_cancels_work_nobody_else_waits_for(
@@ -120,7 +120,7 @@ async def test_a_client_that_hangs_up_cancels_work_nobody_else_waits_for(
 ):
     client = await make_client(make_settings())
     await cache_source(client)
-    cache = client.server.app[SERVICES].caches["previews"]
+    cache = client.server.app[SERVICES].caches.previews
     async with aiohttp.ClientSession() as session:
         request = asyncio.create_task(session.get(str(client.make_url(RENDER.format(w=640)))))
         await gate.wait_entered()

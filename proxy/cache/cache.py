@@ -19,7 +19,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from proxy import metrics
 from proxy.cache.entry import Entry, Meta
@@ -54,11 +54,58 @@ class Passthrough:
     stream: ObjectStream
     status: str = "MISS"
 
+    def fixed_span(self) -> tuple[int, int] | None:
+        """The store already chose the bytes: (start, length) of the object they cover."""
+        return self.stream.start, self.stream.length
+
+    def in_memory(self, start: int, length: int) -> bytes | None:
+        return None
+
+    def sendable_file(self) -> BinaryIO | None:
+        """A local file too large to cache, sent straight from its descriptor."""
+        return self.stream.file
+
+    def chunks(self, start: int, length: int) -> AsyncIterator[bytes]:
+        return aiter(self.stream)
+
+    def sent(self, count: int) -> None:
+        self.stream.sent(count)
+
     async def __aenter__(self) -> Passthrough:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
         await self.stream.aclose()
+
+
+@dataclass
+class MetaOnly:
+    """What a HEAD of an uncached object answers with: headers, no body."""
+
+    meta: Meta
+    status: str = "MISS"
+
+    def fixed_span(self) -> tuple[int, int] | None:
+        return None
+
+    def in_memory(self, start: int, length: int) -> bytes | None:
+        return None
+
+    def sendable_file(self) -> BinaryIO | None:
+        return None
+
+    async def chunks(self, start: int, length: int) -> AsyncIterator[bytes]:
+        return
+        yield b""
+
+    def sent(self, count: int) -> None:
+        pass
+
+    async def __aenter__(self) -> MetaOnly:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        pass
 
 
 class _Flight:
@@ -116,6 +163,18 @@ class Tail:
             else:
                 await event.wait()
 
+    def fixed_span(self) -> tuple[int, int] | None:
+        return None
+
+    def in_memory(self, start: int, length: int) -> bytes | None:
+        return None
+
+    def sendable_file(self) -> BinaryIO | None:
+        return None
+
+    def sent(self, count: int) -> None:
+        pass
+
     async def wait(self) -> Entry | None:
         return await asyncio.shield(self._flight.done)
 
@@ -133,6 +192,8 @@ class Tail:
 
 
 Result = Entry | Tail | Passthrough
+# What the web layer can deliver: every result, or only the headers.
+Body = Result | MetaOnly
 Maker = Callable[[], Awaitable[Fill]]
 
 

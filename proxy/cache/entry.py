@@ -11,6 +11,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from proxy.blob import Blob
+
 
 @dataclass(frozen=True)
 class Meta:
@@ -40,6 +42,29 @@ class Entry:
     path: Path | None = None
     pin_dir: Path | None = None  # the cache's staging folder, for `pinned`
 
+    def fixed_span(self) -> tuple[int, int] | None:
+        return None
+
+    def in_memory(self, start: int, length: int) -> bytes | None:
+        if self.body is None:
+            return None
+        if start == 0 and length == len(self.body):
+            return self.body
+        return self.body[start : start + length]
+
+    def sendable_file(self) -> BinaryIO | None:
+        return self.file
+
+    async def chunks(self, start: int, length: int) -> AsyncIterator[bytes]:
+        data = self.in_memory(start, length)
+        if data is None:
+            assert self.file is not None
+            data = await asyncio.to_thread(os.pread, self.file.fileno(), length, start)
+        yield data
+
+    def sent(self, count: int) -> None:
+        pass
+
     def read_all(self) -> bytes:
         if self.body is not None:
             return self.body
@@ -52,6 +77,14 @@ class Entry:
             return self.body[:size]
         assert self.file is not None
         return os.pread(self.file.fileno(), size, 0)
+
+    def blob(self, pinned: Path | None = None) -> Blob:
+        """The body as a decoder opens it: in memory, or by `pinned` (see `pinned`)."""
+        if self.body is not None:
+            return Blob.of_bytes(self.body)
+        path = pinned or self.path
+        assert path is not None
+        return Blob.of_file(path, self.meta.size)
 
     @contextlib.asynccontextmanager
     async def pinned(self) -> AsyncIterator[Path | None]:

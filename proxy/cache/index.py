@@ -110,7 +110,8 @@ class Index:
         found = cur.fetchone()
         if found is None:
             return None
-        return Row(*found[:5], json.loads(found[5]), found[6], found[7])  # type: ignore[call-arg]
+        key, source, file, body, size, meta, stored, accessed = found
+        return Row(key, source, file, body, size, json.loads(meta), stored, accessed)
 
     def touch(self, key: str, now: float) -> None:
         """Best effort: a busy index must not stall a hit, the next hit will touch again."""
@@ -124,7 +125,7 @@ class Index:
 
     def oldest_access(self) -> float | None:
         row = self._db().execute("SELECT MIN(accessed) FROM entries").fetchone()
-        return row[0]
+        return None if row[0] is None else float(row[0])
 
     def files(self) -> set[str]:
         return {r[0] for r in self._db().execute("SELECT file FROM entries WHERE file IS NOT NULL")}

@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import pyvips
 
-CONTENT_TYPES = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
 # Conversions are intermediates that previews scale and re-encode: keep them near the source.
 QUALITY = 90
 
 
 def encode(image: pyvips.Image, fmt: str) -> bytes:
     if fmt == "png":
-        return image.pngsave_buffer(compression=6, keep="none")
+        return cast(bytes, image.pngsave_buffer(compression=6, keep="none"))
     if fmt == "webp":
-        return image.webpsave_buffer(Q=QUALITY, keep="none")
+        return cast(bytes, image.webpsave_buffer(Q=QUALITY, keep="none"))
     if image.hasalpha():
         image = image.flatten(background=255)
-    return image.jpegsave_buffer(Q=QUALITY, keep="none")
+    return cast(bytes, image.jpegsave_buffer(Q=QUALITY, keep="none"))
 
 
 def default_format(image: pyvips.Image, *, lossy_source: bool) -> str:

@@ -7,15 +7,16 @@ from dataclasses import dataclass
 
 import pyvips
 
-from proxy.converter.blob import Blob
-from proxy.converter.detect import Detected
-from proxy.converter.encode import CONTENT_TYPES, default_format, encode
-from proxy.converter.limits import Limits
+from proxy.blob import Blob
+from proxy.converter.encode import default_format, encode
 from proxy.converter.loaders import load_heif, load_nrrd, load_pillow, load_vips
 from proxy.converter.normalize import viewable
 from proxy.errors import Unprocessable, UnsupportedMediaType
+from proxy.formats import CONTENT_TYPES
+from proxy.limits import SourceLimits
+from proxy.sniff import Detected
 
-Loader = Callable[[Blob, Limits], pyvips.Image | None]
+Loader = Callable[[Blob, SourceLimits], pyvips.Image | None]
 
 # Formats no image loader should try: a video or an archive is never "an image libvips reads".
 NOT_IMAGES = {"mp4", "mov", "matroska", "avi", "mpeg", "mp3", "ogg", "wav", "zip", "gzip"}
@@ -41,7 +42,7 @@ class Output:
         return CONTENT_TYPES[self.fmt]
 
 
-def convert_image(blob: Blob, detected: Detected, fmt: str | None, limits: Limits) -> Output:
+def convert_image(blob: Blob, detected: Detected, fmt: str | None, limits: SourceLimits) -> Output:
     """Runs in a worker thread: it decodes and encodes."""
     if detected.kind in NOT_IMAGES:
         raise UnsupportedMediaType(f"unsupported type {detected.mime}: not an image")
@@ -55,7 +56,7 @@ def convert_image(blob: Blob, detected: Detected, fmt: str | None, limits: Limit
         raise Unprocessable(f"cannot decode {detected.kind} image: {_first_line(exc)}") from exc
 
 
-def _load(blob: Blob, detected: Detected, limits: Limits) -> pyvips.Image:
+def _load(blob: Blob, detected: Detected, limits: SourceLimits) -> pyvips.Image:
     for loader in _SPECIFIC.get(detected.kind, _GENERIC):
         image = loader(blob, limits)
         if image is not None:

@@ -12,16 +12,16 @@ import pyvips
 from PIL import Image as PILImage
 from PIL import UnidentifiedImageError
 
-from proxy.converter.blob import Blob
-from proxy.converter.limits import Limits
+from proxy.blob import Blob
 from proxy.errors import Unprocessable
+from proxy.limits import SourceLimits
 
 # Loaders that would read any text or raw file as an image, or map files by their header.
 _REFUSED_LOADERS = ("csvload", "matrixload", "vipsload", "rawload")
 _PILLOW_MODES = {"1": "L", "P": "RGBA", "PA": "RGBA", "LA": "LA", "CMYK": "RGB", "YCbCr": "RGB"}
 
 
-def load_vips(blob: Blob, limits: Limits) -> pyvips.Image | None:
+def load_vips(blob: Blob, limits: SourceLimits) -> pyvips.Image | None:
     """The first page as libvips reads it, or None when libvips does not know the format."""
     try:
         if blob.path is not None:
@@ -36,7 +36,7 @@ def load_vips(blob: Blob, limits: Limits) -> pyvips.Image | None:
     return image
 
 
-def load_pillow(blob: Blob, limits: Limits) -> pyvips.Image | None:
+def load_pillow(blob: Blob, limits: SourceLimits) -> pyvips.Image | None:
     with blob.open() as fh:
         try:
             picture = PILImage.open(fh)
@@ -49,15 +49,14 @@ def load_pillow(blob: Blob, limits: Limits) -> pyvips.Image | None:
             try:
                 picture.load()
                 mode = _PILLOW_MODES.get(picture.mode)
-                if mode is not None:
-                    picture = picture.convert(mode)
-                array = np.asarray(picture)
+                decoded = picture.convert(mode) if mode is not None else picture
+                array = np.asarray(decoded)
             except (OSError, ValueError, SyntaxError) as exc:
                 raise Unprocessable(f"cannot decode {picture.format} image: {exc}") from exc
     return from_array(array)
 
 
-def load_heif(blob: Blob, limits: Limits) -> pyvips.Image:
+def load_heif(blob: Blob, limits: SourceLimits) -> pyvips.Image:
     import pillow_heif  # imported late: it loads libheif, needed only for HEIC
 
     with blob.open() as fh:
@@ -72,7 +71,7 @@ def load_heif(blob: Blob, limits: Limits) -> pyvips.Image:
     return from_array(array)
 
 
-def load_nrrd(blob: Blob, limits: Limits) -> pyvips.Image:
+def load_nrrd(blob: Blob, limits: SourceLimits) -> pyvips.Image:
     import nrrd
 
     with blob.open() as fh:

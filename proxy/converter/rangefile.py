@@ -11,8 +11,12 @@ import asyncio
 import io
 from collections import OrderedDict
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from proxy.storage import Storage
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
 from proxy.workpool import Token
 
 MIN_BLOCK = 64 * 1024
@@ -54,8 +58,9 @@ class RangeFile(io.RawIOBase):
         self._pos = base + offset
         return self._pos
 
-    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def,override]
-        if self._failed or self._pos >= self.size or len(buffer) == 0:
+    def readinto(self, buffer: WriteableBuffer) -> int:
+        view = memoryview(buffer).cast("B")
+        if self._failed or self._pos >= self.size or len(view) == 0:
             # After a failure, end of file: FFmpeg stops, and PyAV raises the first error.
             return 0
         index, offset = divmod(self._pos, self.block_size)
@@ -64,8 +69,8 @@ class RangeFile(io.RawIOBase):
         except BaseException:
             self._failed = True
             raise
-        count = min(len(buffer), len(block) - offset)
-        buffer[:count] = block[offset : offset + count]
+        count = min(len(view), len(block) - offset)
+        view[:count] = block[offset : offset + count]
         self._pos += count
         return count
 

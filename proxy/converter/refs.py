@@ -13,11 +13,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from proxy.errors import BadRequest, NotFound, RangeNotSatisfiable
+from proxy.formats import canonical
 from proxy.sources import SourceRef
 
 CONVERT = "convert"
 VIDEOFRAME = "videoframe"
-OUTPUT_FORMATS = {"png": "png", "jpeg": "jpeg", "jpg": "jpeg", "webp": "webp"}
+OUTPUT_FORMATS = frozenset({"png", "jpeg", "webp"})
 MAX_STREAM_INDEX = 64
 
 _NUMBER = r"(\d+(?:\.\d*)?|\.\d+)"
@@ -65,8 +66,8 @@ def parse_format(query: Mapping[str, str]) -> str | None:
     raw = query.get("format")
     if raw is None or raw == "":
         return None
-    fmt = OUTPUT_FORMATS.get(raw.lower())
-    if fmt is None:
+    fmt = canonical(raw)
+    if fmt is None or fmt not in OUTPUT_FORMATS:
         raise BadRequest(f"bad format {raw!r}: expected png, jpeg or webp")
     return fmt
 

@@ -9,10 +9,10 @@ from typing import BinaryIO
 import av
 import numpy as np
 
-from proxy.converter.detect import HEAD_SIZE, sniff
-from proxy.converter.limits import Limits
 from proxy.converter.refs import Position
 from proxy.errors import NotFound, RangeNotSatisfiable, Unprocessable, UnsupportedMediaType
+from proxy.limits import SourceLimits
+from proxy.sniff import HEAD_SIZE, sniff
 from proxy.workpool import Token
 
 # What a file FFmpeg cannot open may still be: a broken video, or a headerless stream.
@@ -20,7 +20,11 @@ VIDEO_KINDS = {"mp4", "mov", "matroska", "avi", "mpeg", "unknown"}
 
 
 def grab_frame(
-    source: str | BinaryIO, position: Position, stream_index: int, limits: Limits, token: Token
+    source: str | BinaryIO,
+    position: Position,
+    stream_index: int,
+    limits: SourceLimits,
+    token: Token,
 ) -> np.ndarray:
     """The RGB frame on screen at `position`; runs in a worker thread."""
     try:

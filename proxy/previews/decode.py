@@ -8,11 +8,12 @@ fails the render (422) instead of producing a grey half-image.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import pyvips
 
+from proxy.blob import Blob
 from proxy.errors import Unprocessable, UnsupportedMediaType
+from proxy.limits import SourceLimits
 from proxy.previews.formats import source_format
 from proxy.previews.geometry import Plan
 
@@ -24,20 +25,6 @@ TRANSPOSING = frozenset({5, 6, 7, 8})
 
 
 @dataclass(frozen=True)
-class SourceImage:
-    """The encoded source: a file on disk (preferred) or bytes in memory."""
-
-    path: Path | None = None
-    data: bytes | None = None
-
-    def read(self) -> bytes:
-        if self.data is not None:
-            return self.data
-        assert self.path is not None
-        return self.path.read_bytes()
-
-
-@dataclass(frozen=True)
 class Header:
     format: str
     width: int  # upright, after the EXIF orientation when auto-rotating
@@ -46,18 +33,18 @@ class Header:
     has_alpha: bool
 
 
-def _open(source: SourceImage, **options: object) -> pyvips.Image:
+def _open(source: Blob, **options: object) -> pyvips.Image:
     if source.path is not None:
         return pyvips.Image.new_from_file(str(source.path), **options)
-    assert source.data is not None
-    return pyvips.Image.new_from_buffer(source.data, "", **options)
+    assert source.body is not None
+    return pyvips.Image.new_from_buffer(source.body, "", **options)
 
 
 def _field(image: pyvips.Image, name: str, default: int) -> int:
     return int(image.get(name)) if image.get_typeof(name) else default
 
 
-def read_header(source: SourceImage, max_pixels: float, auto_rotate: bool) -> Header:
+def read_header(source: Blob, limits: SourceLimits, auto_rotate: bool) -> Header:
     try:
         image = _open(source, access="sequential", fail_on="error")
     except pyvips.Error as exc:
@@ -70,8 +57,7 @@ def read_header(source: SourceImage, max_pixels: float, auto_rotate: bool) -> He
     pages = _field(image, "n-pages", 1)
     width, height = image.width, image.height
     page_height = _field(image, "page-height", height)
-    if width * page_height * pages > max_pixels:
-        raise Unprocessable("source image resolution is too large")
+    limits.check_pixels(width, page_height, pages)
     if auto_rotate and _field(image, "orientation", 1) in TRANSPOSING:
         width, height = height, width
     return Header(fmt, width, height, pages, image.hasalpha())
@@ -89,7 +75,7 @@ def to_srgb(image: pyvips.Image) -> pyvips.Image:
 
 
 def thumbnail(
-    source: SourceImage, plan: Plan, rotate: int, auto_rotate: bool, animated: bool
+    source: Blob, plan: Plan, rotate: int, auto_rotate: bool, animated: bool
 ) -> pyvips.Image:
     """Shrink-on-load straight to the planned size (before the requested rotation)."""
     width, height = plan.scaled_width, plan.scaled_height
@@ -105,12 +91,12 @@ def thumbnail(
         # thumbnail_buffer ignores a fail_on keyword; the load option string carries it.
         load_options = ",".join(filter(None, (load_options, "fail_on=error")))
         image = pyvips.Image.thumbnail_buffer(
-            source.data, width, option_string=load_options, **options
+            source.body, width, option_string=load_options, **options
         )
     return to_srgb(image)
 
 
-def full(source: SourceImage, auto_rotate: bool, animated: bool) -> pyvips.Image:
+def full(source: Blob, auto_rotate: bool, animated: bool) -> pyvips.Image:
     """The whole image, upright, for trims and crops that need every source pixel."""
     options: dict[str, object] = {"fail_on": "error"}
     if animated:

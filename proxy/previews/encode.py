@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import pyvips
 
 from proxy.previews.options import Options
@@ -34,17 +36,17 @@ def metadata_policy(image: pyvips.Image, options: Options) -> tuple[pyvips.Image
 
 def save(image: pyvips.Image, fmt: str, quality: int, keep: str) -> bytes:
     if fmt == "jpeg":
-        return image.jpegsave_buffer(Q=quality, keep=keep, optimize_coding=True)
+        return cast(bytes, image.jpegsave_buffer(Q=quality, keep=keep, optimize_coding=True))
     if fmt == "png":
-        return image.pngsave_buffer(keep=keep, compression=6)
+        return cast(bytes, image.pngsave_buffer(keep=keep, compression=6))
     if fmt == "webp":
-        return image.webpsave_buffer(Q=quality, keep=keep, effort=4)
+        return cast(bytes, image.webpsave_buffer(Q=quality, keep=keep, effort=4))
     if fmt == "avif":
-        return image.heifsave_buffer(Q=quality, keep=keep, compression="av1", effort=2)
+        return cast(bytes, image.heifsave_buffer(Q=quality, keep=keep, compression="av1", effort=2))
     if fmt == "gif":
-        return image.gifsave_buffer(keep=keep)
+        return cast(bytes, image.gifsave_buffer(keep=keep))
     if fmt == "tiff":
-        return image.tiffsave_buffer(keep=keep, compression="deflate")
+        return cast(bytes, image.tiffsave_buffer(keep=keep, compression="deflate"))
     raise ValueError(f"no saver for {fmt}")
 
 

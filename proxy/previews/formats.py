@@ -11,14 +11,6 @@ from dataclasses import dataclass
 
 AUTO = "auto"
 
-CONTENT_TYPES = {
-    "jpeg": "image/jpeg",
-    "png": "image/png",
-    "webp": "image/webp",
-    "avif": "image/avif",
-    "gif": "image/gif",
-    "tiff": "image/tiff",
-}
 ALPHA_FORMATS = frozenset({"png", "webp", "avif", "gif", "tiff"})
 # Source formats a preview keeps when the request names none.
 KEPT_SOURCE_FORMATS = frozenset({"jpeg", "png", "gif"})
@@ -69,20 +61,3 @@ def resolve(requested: str, source: str, has_alpha: bool) -> str:
     if source in KEPT_SOURCE_FORMATS:
         return source
     return "png" if has_alpha else "jpeg"
-
-
-def sniff(data: bytes) -> str | None:
-    """The image format of encoded bytes, by magic number (for sources rendered as-is)."""
-    if data.startswith(b"\xff\xd8\xff"):
-        return "jpeg"
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "png"
-    if data[:6] in (b"GIF87a", b"GIF89a"):
-        return "gif"
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "webp"
-    if data[4:8] == b"ftyp" and data[8:12] in (b"avif", b"avis"):
-        return "avif"
-    if data[:4] in (b"II*\x00", b"MM\x00*"):
-        return "tiff"
-    return None

@@ -14,8 +14,6 @@ from dataclasses import dataclass, fields
 RESIZING_TYPES = ("fit", "fill", "fill-down", "force", "auto")
 # imgproxy's gravity types; `sm` (smart) and `fp` (focus point) only where imgproxy allows them.
 GRAVITY_TYPES = ("ce", "no", "so", "ea", "we", "noea", "nowe", "soea", "sowe", "sm", "fp")
-FORMATS = ("jpeg", "png", "webp", "avif", "gif", "tiff")
-FORMAT_ALIASES = {"jpg": "jpeg", "tif": "tiff", **{f: f for f in FORMATS}}
 
 
 @dataclass(frozen=True)

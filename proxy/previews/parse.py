@@ -13,8 +13,8 @@ from dataclasses import replace
 from typing import Any
 
 from proxy.errors import BadRequest
+from proxy.formats import canonical
 from proxy.previews.options import (
-    FORMAT_ALIASES,
     GRAVITY_TYPES,
     RESIZING_TYPES,
     Crop,
@@ -237,7 +237,7 @@ def _background(name: str, args: list[str], v: Values) -> None:
 
 
 def _format_name(name: str, text: str) -> str:
-    fmt = FORMAT_ALIASES.get(text.lower())
+    fmt = canonical(text)
     if fmt is None:
         raise OptionError(name, f"unsupported format {text!r}")
     return fmt

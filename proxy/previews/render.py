@@ -11,19 +11,21 @@ from dataclasses import dataclass
 
 import pyvips
 
+from proxy.blob import Blob
 from proxy.errors import ProxyError, Unprocessable
+from proxy.limits import SourceLimits
 from proxy.previews import decode
-from proxy.previews.decode import SourceImage
 from proxy.previews.encode import encode
-from proxy.previews.formats import resolve, sniff
+from proxy.previews.formats import resolve
 from proxy.previews.geometry import make_plan
 from proxy.previews.options import Options
 from proxy.previews.steps import Context, process
+from proxy.sniff import sniff
 
 
 @dataclass(frozen=True)
-class Limits:
-    max_pixels: float
+class RenderSettings:
+    limits: SourceLimits
     max_result_dimension: int
     quality: int  # PREVIEWS_QUALITY
     format_quality: Mapping[str, int]  # PREVIEWS_FORMAT_QUALITY
@@ -35,7 +37,7 @@ class Rendered:
     format: str | None  # None: a source passed through whose format is unknown
 
 
-def render(source: SourceImage, options: Options, requested: str, limits: Limits) -> Rendered:
+def render(source: Blob, options: Options, requested: str, limits: RenderSettings) -> Rendered:
     try:
         return _render(source, options, requested, limits)
     except ProxyError:
@@ -45,11 +47,11 @@ def render(source: SourceImage, options: Options, requested: str, limits: Limits
         raise Unprocessable("source image is truncated or corrupt") from None
 
 
-def _render(source: SourceImage, options: Options, requested: str, limits: Limits) -> Rendered:
+def _render(source: Blob, options: Options, requested: str, limits: RenderSettings) -> Rendered:
     if options.raw:
         body = source.read()
-        return Rendered(body, sniff(body))
-    header = decode.read_header(source, limits.max_pixels, options.auto_rotate)
+        return Rendered(body, sniff(body).format)
+    header = decode.read_header(source, limits.limits, options.auto_rotate)
     if header.format in options.skip_processing:
         return Rendered(source.read(), header.format)
     fmt = resolve(requested, header.format, header.has_alpha)
@@ -83,7 +85,7 @@ def _join(pages: list[pyvips.Image], source: pyvips.Image) -> pyvips.Image:
     return joined
 
 
-def _check_result(width: int, height: int, limits: Limits) -> None:
+def _check_result(width: int, height: int, limits: RenderSettings) -> None:
     if max(width, height) > limits.max_result_dimension:
         raise Unprocessable(
             f"result would be {width}x{height}, over {limits.max_result_dimension} pixels a side"

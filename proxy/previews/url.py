@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from urllib.parse import parse_qsl, unquote
 
 from proxy.errors import BadRequest
-from proxy.previews.options import FORMAT_ALIASES
+from proxy.formats import canonical
 
 _LEGACY_RE = re.compile(r"^(\d*)x(\d*),([a-zA-Z]+),q(\d{1,3})$")
 _SCHEME_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
@@ -44,8 +44,8 @@ def _decode(raw: str, what: str) -> str:
 def _split_extension(text: str, mark: str) -> tuple[str, str | None]:
     """Split off `<mark><ext>` when `ext` names an output format; else it is part of the key."""
     head, sep, tail = text.rpartition(mark)
-    if sep and head and tail.lower() in FORMAT_ALIASES:
-        return head, tail.lower()
+    if sep and head and canonical(tail):
+        return head, canonical(tail)
     return text, None
 
 

@@ -22,24 +22,24 @@ from azure.core.exceptions import (
 from azure.storage.blob import ContentSettings
 from azure.storage.blob.aio import BlobServiceClient
 
+from proxy.errors import ProxyError, RangeNotSatisfiable
 from proxy.settings import StorageSettings
 from proxy.storage.base import ObjectInfo, ObjectStream, Storage
 from proxy.storage.checksums import file_md5
 from proxy.storage.errors import (
     AccessDenied,
     ObjectMissing,
-    StorageError,
     StorageTimeout,
     Unavailable,
 )
-from proxy.storage.ranges import RangeNotSatisfiable, resolve_range
+from proxy.storage.ranges import resolve_range
 from proxy.storage.translate import translated
 
 # What one request holds in memory at most: the SDK moves blobs in pieces of this size.
 PIECE_SIZE = 4 * 1024 * 1024
 
 
-def map_error(exc: BaseException, what: str) -> StorageError | None:
+def map_error(exc: BaseException, what: str) -> ProxyError | None:
     if isinstance(exc, ResourceNotFoundError):
         return ObjectMissing(f"{what}: {_code(exc)}")
     if isinstance(exc, ClientAuthenticationError):
@@ -51,7 +51,7 @@ def map_error(exc: BaseException, what: str) -> StorageError | None:
         if status in (401, 403):
             return AccessDenied(f"{what}: {_code(exc)}")
         if status == 416:
-            return RangeNotSatisfiable(-1)
+            return RangeNotSatisfiable()
         return Unavailable(f"{what}: {_code(exc)}", transient=status >= 500 or status == 429)
     if isinstance(exc, ServiceRequestTimeoutError | ServiceResponseTimeoutError | TimeoutError):
         return StorageTimeout(f"{what}: timed out")
@@ -146,7 +146,7 @@ class AzureStorage(Storage):
                     offset=offset, length=length, max_concurrency=1
                 )
         except RangeNotSatisfiable as exc:
-            raise RangeNotSatisfiable((await self._head(bucket, key)).size) from exc
+            raise RangeNotSatisfiable(size=(await self._head(bucket, key)).size) from exc
         properties = downloader.properties
         size = total_size(properties)
         info = info_from(bucket, key, properties, size)

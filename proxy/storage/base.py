@@ -17,8 +17,10 @@ from pathlib import Path
 from typing import BinaryIO, TypeVar
 
 from proxy import metrics
+from proxy.errors import RangeNotSatisfiable
 from proxy.settings import StorageSettings
 from proxy.storage.errors import (
+    CLIENT_KINDS,
     ObjectMissing,
     StorageError,
     StorageTimeout,
@@ -213,11 +215,14 @@ class Storage(ABC):
                 error: StorageError = StorageTimeout(
                     f"{self.provider} {op} timed out after {self.settings.timeout:g}s"
                 )
+            except RangeNotSatisfiable:
+                metrics.STORAGE_ERRORS.labels(self.provider, "range").inc()
+                raise
             except StorageError as exc:
                 error = exc
             metrics.STORAGE_ERRORS.labels(self.provider, error.kind).inc()
             if not error.transient or attempt == attempts:
-                if error.kind not in ("not_found", "invalid_key", "range"):
+                if error.kind not in CLIENT_KINDS:
                     log.warning(
                         "storage %s failed: provider=%s kind=%s attempt=%d: %s",
                         op,

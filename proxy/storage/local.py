@@ -13,6 +13,7 @@ import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+from proxy.settings import StorageSettings
 from proxy.storage.base import CHUNK_SIZE, ObjectInfo, ObjectStream, Storage
 from proxy.storage.errors import ObjectMissing, Unavailable
 from proxy.storage.ranges import resolve_range
@@ -21,7 +22,7 @@ from proxy.storage.ranges import resolve_range
 class LocalStorage(Storage):
     provider = "http"
 
-    def __init__(self, settings) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, settings: StorageSettings) -> None:
         super().__init__(settings)
         self.root = settings.root
 

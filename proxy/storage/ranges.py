@@ -1,14 +1,6 @@
 """Resolving a requested byte range against an object's size; shared by every backend."""
 
-from proxy.storage.errors import StorageError
-
-
-class RangeNotSatisfiable(StorageError):
-    kind = "range"
-
-    def __init__(self, size: int) -> None:
-        super().__init__(f"range not satisfiable for an object of {size} bytes")
-        self.size = size
+from proxy.errors import RangeNotSatisfiable
 
 
 def resolve_range(byte_range: tuple[int, int | None] | None, size: int) -> tuple[int, int]:
@@ -22,5 +14,5 @@ def resolve_range(byte_range: tuple[int, int | None] | None, size: int) -> tuple
     if end is None or end >= size:
         end = size - 1
     if start >= size or start > end:
-        raise RangeNotSatisfiable(size)
+        raise RangeNotSatisfiable(size=size)
     return start, end

@@ -20,17 +20,16 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
+from proxy.errors import ProxyError, RangeNotSatisfiable
 from proxy.settings import StorageSettings
 from proxy.storage.base import CHUNK_SIZE, ObjectInfo, ObjectStream, Storage
 from proxy.storage.errors import (
     AccessDenied,
     ObjectMissing,
-    StorageError,
     StorageTimeout,
     Unavailable,
 )
 from proxy.storage.imds import RoleCredentialsFetcher
-from proxy.storage.ranges import RangeNotSatisfiable
 from proxy.storage.translate import translated
 
 T = TypeVar("T")
@@ -50,11 +49,12 @@ POOL_CONNECTIONS = 64
 UNTYPED = {None, "", "binary/octet-stream"}
 
 
-def endpoint_url(settings: StorageSettings) -> str | None:
-    """`host`, `host:port` or a URL, plus STORAGE_PORT (443 means https); None is AWS."""
+def endpoint_url(settings: StorageSettings) -> str:
+    """`host`, `host:port` or a URL, plus STORAGE_PORT (443 means https).
+
+    The settings always name one: AWS S3's regional endpoint when none was configured.
+    """
     raw = settings.endpoint.strip().rstrip("/")
-    if not raw:
-        return None
     if "://" not in raw:
         port = settings.port or urlsplit(f"//{raw}").port
         scheme = "https" if port in (None, 443) else "http"
@@ -66,11 +66,11 @@ def endpoint_url(settings: StorageSettings) -> str | None:
     return f"{parts.scheme}://{netloc}{parts.path}"
 
 
-def is_aws(url: str | None) -> bool:
-    return url is None or (urlsplit(url).hostname or "").endswith("amazonaws.com")
+def is_aws(url: str) -> bool:
+    return (urlsplit(url).hostname or "").endswith("amazonaws.com")
 
 
-def map_error(exc: BaseException, what: str) -> StorageError | None:
+def map_error(exc: BaseException, what: str) -> ProxyError | None:
     """A typed storage error for anything botocore or the connection raised; None: a bug."""
     if isinstance(exc, ClientError):
         error = exc.response.get("Error", {})
@@ -82,7 +82,7 @@ def map_error(exc: BaseException, what: str) -> StorageError | None:
             return AccessDenied(f"{what}: {code or status}")
         if code == "InvalidRange" or status == 416:
             size = error.get("ActualObjectSize")
-            return RangeNotSatisfiable(int(size) if str(size).isdigit() else -1)
+            return RangeNotSatisfiable(size=int(size) if str(size).isdigit() else None)
         return Unavailable(f"{what}: {code or status}", transient=status >= 500 or status == 429)
     if isinstance(exc, NoCredentialsError):
         return AccessDenied(f"{what}: no credentials")
@@ -213,10 +213,10 @@ class S3Storage(Storage):
         try:
             response = await mapped(what, self.client.get_object(**params))
         except RangeNotSatisfiable as exc:
-            if exc.size >= 0:
+            if exc.size is not None:
                 raise
             # The store did not say the size that a 416's Content-Range needs: ask for it.
-            raise RangeNotSatisfiable((await self._head(bucket, key)).size) from exc
+            raise RangeNotSatisfiable(size=(await self._head(bucket, key)).size) from exc
         size = total_size(response)
         info = info_from(bucket, key, response, size)
         length = int(response["ContentLength"])
@@ -244,7 +244,7 @@ class S3Storage(Storage):
         return info_from(bucket, key, response, int(response["ContentLength"]))
 
     async def _probe_bucket(self, bucket: str) -> None:
-        await mapped(self.url or "AWS S3", self.client.head_bucket(Bucket=bucket))
+        await mapped(self.url, self.client.head_bucket(Bucket=bucket))
 
     async def _put(self, bucket: str, key: str, path: Path, content_type: str | None) -> None:
         extra = {"ContentType": content_type} if content_type else {}

@@ -1,4 +1,4 @@
-"""Turning an SDK's exceptions into the typed storage errors, shared by the remote backends."""
+"""Turning an SDK's exceptions into the typed errors, shared by the remote backends."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ import asyncio
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from proxy.storage.errors import StorageError
+from proxy.errors import ProxyError
 
 # Returns the typed error for an SDK exception, or None for one that is a bug (re-raised).
-ErrorMap = Callable[[BaseException, str], StorageError | None]
+ErrorMap = Callable[[BaseException, str], ProxyError | None]
 
 
 @contextmanager
@@ -18,7 +18,7 @@ def translated(map_error: ErrorMap, what: str) -> Iterator[None]:
         yield
     except asyncio.CancelledError:
         raise
-    except StorageError:
+    except ProxyError:
         raise
     except Exception as exc:
         error = map_error(exc, what)

@@ -2,30 +2,16 @@
 
 from __future__ import annotations
 
-import functools
 import re
-from email.utils import formatdate, parsedate_to_datetime
+from email.utils import parsedate_to_datetime
 
 from aiohttp import web
 
 from proxy.cache import Meta
+from proxy.errors import RangeNotSatisfiable
+from proxy.web.headers import quote_etag
 
 _RANGE_RE = re.compile(r"^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$", re.IGNORECASE)
-
-
-class Unsatisfiable(Exception):
-    def __init__(self, size: int) -> None:
-        super().__init__(f"range not satisfiable for {size} bytes")
-        self.size = size
-
-
-def quote_etag(etag: str) -> str:
-    return f'"{etag}"'
-
-
-@functools.lru_cache(maxsize=4096)
-def http_date(timestamp: float) -> str:
-    return formatdate(timestamp, usegmt=True)
 
 
 def _parse_date(value: str) -> float | None:
@@ -71,7 +57,7 @@ def requested_range(request: web.BaseRequest, size: int) -> tuple[int, int] | No
     """Inclusive (start, end) of a single satisfiable range, or None for the whole body.
 
     Malformed or multi-range headers are ignored (RFC 9110 allows serving the whole
-    representation); a well-formed but unsatisfiable one raises Unsatisfiable.
+    representation); a well-formed but unsatisfiable one raises RangeNotSatisfiable.
     """
     spec = _parse_range(request)
     if spec is None:
@@ -80,10 +66,10 @@ def requested_range(request: web.BaseRequest, size: int) -> tuple[int, int] | No
     if first is None:
         assert last is not None
         if last == 0:
-            raise Unsatisfiable(size)
+            raise RangeNotSatisfiable(size=size)
         return max(size - last, 0), size - 1
     if first >= size:
-        raise Unsatisfiable(size)
+        raise RangeNotSatisfiable(size=size)
     return first, size - 1 if last is None else min(last, size - 1)
 
 

@@ -59,7 +59,7 @@ class Deadlines:
 DEADLINES = web.AppKey("deadlines", Deadlines)
 
 
-def lift_deadline(request: web.BaseRequest) -> None:
+def lift_deadline(request: web.Request) -> None:
     """Called once the first byte is going out: a slow download is not a slow answer."""
     task = asyncio.current_task()
     if task is not None:

@@ -1,8 +1,8 @@
 """Turning a cache result into an HTTP answer: validators, 304, ranges, and the body.
 
-Bodies on disk go out with sendfile (no copy through Python), bodies being written are
-tailed from their staging file, and uncacheable ones are streamed chunk by chunk, so memory
-does not grow with object size.
+Every result (`proxy.cache.Body`) offers its bytes the same three ways: in memory, as a file
+to send with sendfile (no copy through Python), or as chunks (a body still being written,
+or streamed from the store). Memory does not grow with object size.
 """
 
 from __future__ import annotations
@@ -10,63 +10,49 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import BinaryIO
 
 from aiohttp import web
+from aiohttp.abc import AbstractStreamWriter
 
-from proxy.cache import Entry, Meta, Passthrough, Result, Tail
-from proxy.storage import StorageError
-from proxy.web.conditional import (
-    Unsatisfiable,
-    http_date,
-    if_range_allows,
-    is_not_modified,
-    quote_etag,
-    requested_range,
-)
+from proxy.cache import Body
+from proxy.errors import ProxyError
+from proxy.web.conditional import if_range_allows, is_not_modified, requested_range
 from proxy.web.deadline import lift_deadline
+from proxy.web.headers import validator_headers
 
 log = logging.getLogger("proxy.web")
 
+# For small bodies one read beats sendfile's transport dance.
 SMALL_BODY = 256 * 1024
-
-
-@dataclass
-class MetaOnly:
-    """What a HEAD of an uncached object answers with: headers, no body."""
-
-    meta: Meta
-    status: str = "MISS"
-
-
-def validator_headers(meta: Meta, status: str, cache_control: str) -> dict[str, str]:
-    return {
-        "ETag": quote_etag(meta.etag),
-        "Last-Modified": http_date(meta.last_modified),
-        "Cache-Control": cache_control,
-        "X-Cache-Status": status,
-    }
+FALLBACK_CHUNK = 256 * 1024
 
 
 class FileSliceResponse(web.StreamResponse):
     """Sends part of an already open file with sendfile(2)."""
 
     def __init__(
-        self, fobj: BinaryIO, offset: int, count: int, status: int, headers: Mapping[str, str]
+        self,
+        fobj: BinaryIO,
+        offset: int,
+        count: int,
+        status: int,
+        headers: Mapping[str, str],
+        on_body: Callable[[], None],
     ) -> None:
         super().__init__(status=status, headers=headers)
+        self._on_body = on_body
         self._fobj = fobj
         self._offset = offset
         self._count = count
         self.content_length = count
 
-    async def prepare(self, request: web.BaseRequest):  # type: ignore[no-untyped-def]
+    async def prepare(self, request: web.BaseRequest) -> AbstractStreamWriter | None:
         writer = await super().prepare(request)
         if request.method == "HEAD" or self._count == 0 or writer is None:
             return writer
-        lift_deadline(request)
+        self._on_body()
         transport = request.transport
         if transport is None:
             raise ConnectionResetError("client went away")
@@ -82,7 +68,7 @@ class FileSliceResponse(web.StreamResponse):
             offset, remaining = self._offset, self._count
             while remaining > 0:
                 data = await asyncio.to_thread(
-                    _pread, self._fobj, min(256 * 1024, remaining), offset
+                    os.pread, self._fobj.fileno(), min(FALLBACK_CHUNK, remaining), offset
                 )
                 await writer.write(data)
                 offset += len(data)
@@ -91,32 +77,23 @@ class FileSliceResponse(web.StreamResponse):
         return writer
 
 
-async def _nothing() -> AsyncIterator[bytes]:
-    return
-    yield b""
-
-
-def _pread(fobj: BinaryIO, size: int, offset: int) -> bytes:
-    return os.pread(fobj.fileno(), size, offset)
-
-
 async def _stream(
-    request: web.BaseRequest,
+    request: web.Request,
     status: int,
     headers: dict[str, str],
     length: int,
-    chunks: AsyncIterator[bytes],
+    chunks: AsyncIterator[bytes] | None,
 ) -> web.StreamResponse:
     response = web.StreamResponse(status=status, headers=headers)
     response.content_length = length
     await response.prepare(request)
-    if request.method == "HEAD":
+    if chunks is None:
         return response
     lift_deadline(request)
     try:
         async for chunk in chunks:
             await response.write(chunk)
-    except (StorageError, OSError) as exc:
+    except (ProxyError, OSError) as exc:
         # The headers (with Content-Length) are out: the only honest signal left is to cut
         # the connection, so the client sees a broken transfer, never a short "complete" one.
         log.warning("aborting a response mid-body: %s: %s", type(exc).__name__, exc)
@@ -127,9 +104,24 @@ async def _stream(
     return response
 
 
+def _span(request: web.BaseRequest, result: Body, headers: dict[str, str]) -> tuple[int, int, int]:
+    """(status, start, length) of the bytes to send; sets Content-Range for a 206."""
+    size = result.meta.size
+    fixed = result.fixed_span()
+    if fixed is not None:
+        start, length = fixed
+    else:
+        span = requested_range(request, size) if if_range_allows(request, result.meta) else None
+        start, length = (0, size) if span is None else (span[0], span[1] - span[0] + 1)
+    if start == 0 and length == size:
+        return 200, 0, size
+    headers["Content-Range"] = f"bytes {start}-{start + length - 1}/{size}"
+    return 206, start, length
+
+
 async def respond(
-    request: web.BaseRequest,
-    result: Result | MetaOnly,
+    request: web.Request,
+    result: Body,
     *,
     cache_control: str,
     extra_headers: Mapping[str, str] | None = None,
@@ -143,50 +135,24 @@ async def respond(
         return web.Response(status=304, headers=headers)
     headers["Content-Type"] = meta.content_type
     headers["Accept-Ranges"] = "bytes"
-
-    if isinstance(result, Passthrough):
-        stream = result.stream
-        status = 200
-        if stream.start != 0 or stream.length != meta.size:
-            status = 206
-            end = stream.start + stream.length - 1
-            headers["Content-Range"] = f"bytes {stream.start}-{end}/{meta.size}"
-        if stream.file is not None and request.method == "GET" and stream.length > 0:
-            # A local file too large to cache: straight from its descriptor with sendfile.
-            response = FileSliceResponse(stream.file, stream.start, stream.length, status, headers)
-            await response.prepare(request)
-            stream.sent(stream.length)
-            return response
-        return await _stream(request, status, headers, stream.length, aiter(stream))
-
-    size = meta.size
-    try:
-        span = requested_range(request, size) if if_range_allows(request, meta) else None
-    except Unsatisfiable:
-        return web.Response(
-            status=416,
-            text="range not satisfiable\n",
-            headers={**headers, "Content-Range": f"bytes */{size}"},
-        )
-    status, start, length = 200, 0, size
-    if span is not None:
-        status, start, length = 206, span[0], span[1] - span[0] + 1
-        headers["Content-Range"] = f"bytes {span[0]}-{span[1]}/{size}"
+    status, start, length = _span(request, result, headers)
 
     if request.method == "HEAD" or length == 0:
-        return await _stream(request, status, headers, length, _nothing())
-    if isinstance(result, Tail):
+        return await _stream(request, status, headers, length, None)
+    body = result.in_memory(start, length)
+    if body is not None:
+        return web.Response(status=status, headers=headers, body=body)
+    fobj = result.sendable_file()
+    if fobj is None:
         return await _stream(request, status, headers, length, result.chunks(start, length))
-    assert isinstance(result, Entry)
-    if result.body is not None:
-        body = result.body if length == size else result.body[start : start + length]
-        return web.Response(status=status, headers=headers, body=body)
-    assert result.file is not None
     if length <= SMALL_BODY:
-        # For small bodies one read beats sendfile's transport dance.
-        body = os.pread(result.file.fileno(), length, start)
+        body = await asyncio.to_thread(os.pread, fobj.fileno(), length, start)
+        result.sent(len(body))
         return web.Response(status=status, headers=headers, body=body)
-    # Sent here, while the caller still holds the entry's file open.
-    file_response = FileSliceResponse(result.file, start, length, status, headers)
-    await file_response.prepare(request)
-    return file_response
+    # Sent here, while the caller still holds the result's file open.
+    response = FileSliceResponse(
+        fobj, start, length, status, headers, on_body=lambda: lift_deadline(request)
+    )
+    await response.prepare(request)
+    result.sent(length)
+    return response

@@ -16,7 +16,7 @@ from aiohttp import web
 TRANSPORTS = web.AppKey("transports", weakref.WeakSet)
 
 
-def remember(request: web.BaseRequest) -> None:
+def remember(request: web.Request) -> None:
     transport = request.transport
     if transport is not None:
         request.app[TRANSPORTS].add(transport)

@@ -2,18 +2,18 @@ import numpy as np
 import pytest
 import pyvips
 
-from proxy.converter.blob import Blob
-from proxy.converter.detect import sniff
+from proxy.blob import Blob
 from proxy.converter.images import convert_image
-from proxy.converter.limits import Limits
 from proxy.errors import Unprocessable, UnsupportedMediaType
+from proxy.limits import SourceLimits
+from proxy.sniff import sniff
 from tests.conftest import encode_image
 from tests.converter import media
 
-LIMITS = Limits(max_pixels=50_000_000, max_file_size=100 * 1024 * 1024)
+LIMITS = SourceLimits(max_pixels=50_000_000, max_file_size=100 * 1024 * 1024)
 
 
-def convert(body: bytes, fmt: str | None = None, limits: Limits = LIMITS):
+def convert(body: bytes, fmt: str | None = None, limits: SourceLimits = LIMITS):
     output = convert_image(Blob(len(body), body=body), sniff(body), fmt, limits)
     return output, pyvips.Image.new_from_buffer(output.body, "")
 
@@ -94,7 +94,7 @@ def test_format_override():
 def test_resolution_limit_is_checked_before_decoding():
     body = encode_image(400, 300, ".tif")
     with pytest.raises(Unprocessable, match="megapixels"):
-        convert(body, limits=Limits(max_pixels=100_000, max_file_size=10**9))
+        convert(body, limits=SourceLimits(max_pixels=100_000, max_file_size=10**9))
 
 
 def test_unsupported_type_names_it():

@@ -2,7 +2,7 @@ import asyncio
 
 import pyvips
 
-from proxy.web.services import SERVICES
+from proxy.web.app import SERVICES
 from tests.conftest import encode_image, read_metric
 from tests.converter import media
 
@@ -152,7 +152,7 @@ async def test_purging_the_original_drops_its_conversions(client, put_file):
     put_file("videos/p.mp4", media.video("mp4", "libx264", frames=FRAMES))
     url = "/image-converter/videoframe/1/abc-public/videos/p.mp4"
     assert (await client.get(url)).status == 200
-    cache = client.server.app[SERVICES].caches["image_converter"]
+    cache = client.server.app[SERVICES].caches.image_converter
     assert cache.purge_prefix("abc-public/videos/p.mp4") == 1
     again = await client.get(url)
     assert again.headers["X-Cache-Status"] == "MISS"

@@ -2,14 +2,14 @@ import io
 
 import pytest
 
-from proxy.converter.limits import Limits
 from proxy.converter.refs import parse_position
 from proxy.converter.video import grab_frame
 from proxy.errors import NotFound, RangeNotSatisfiable, Unprocessable, UnsupportedMediaType
+from proxy.limits import SourceLimits
 from proxy.workpool import Token
 from tests.converter import media
 
-LIMITS = Limits(max_pixels=50_000_000, max_file_size=100 * 1024 * 1024)
+LIMITS = SourceLimits(max_pixels=50_000_000, max_file_size=100 * 1024 * 1024)
 FRAMES = 30  # at 10 fps: 3 s
 
 
@@ -92,7 +92,7 @@ def test_audio_only_file_is_415(tmp_path):
 
 
 def test_resolution_limit(mp4):
-    tiny = Limits(max_pixels=1000, max_file_size=10**9)
+    tiny = SourceLimits(max_pixels=1000, max_file_size=10**9)
     with pytest.raises(Unprocessable, match="megapixels"):
         grab_frame(io.BytesIO(mp4), parse_position("1"), 0, tiny, Token())
 

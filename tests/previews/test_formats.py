@@ -1,5 +1,4 @@
-from proxy.previews.formats import AUTO, choose, resolve, sniff
-from tests.conftest import encode_image
+from proxy.previews.formats import AUTO, choose, resolve
 
 
 def test_explicit_format_wins_over_accept():
@@ -22,9 +21,3 @@ def test_auto_resolution():
     assert resolve(AUTO, "tiff", False) == "jpeg"
     assert resolve(AUTO, "webp", True) == "png"
     assert resolve("webp", "jpeg", False) == "webp"
-
-
-def test_sniff():
-    for suffix, name in ((".jpg", "jpeg"), (".png", "png"), (".gif", "gif"), (".webp", "webp")):
-        assert sniff(encode_image(8, 8, suffix)) == name
-    assert sniff(b"hello") is None

@@ -3,19 +3,23 @@
 import pytest
 import pyvips
 
+from proxy.blob import Blob
 from proxy.errors import Unprocessable, UnsupportedMediaType
-from proxy.previews.decode import SourceImage
-from proxy.previews.formats import sniff
+from proxy.limits import SourceLimits
 from proxy.previews.parse import parse_options
-from proxy.previews.render import Limits, Rendered, render
+from proxy.previews.render import Rendered, RenderSettings, render
+from proxy.sniff import sniff
 from tests.conftest import encode_image
 from tests.previews.conftest import decode, png_declaring, with_alpha
 
-LIMITS = Limits(max_pixels=50e6, max_result_dimension=8192, quality=80, format_quality={})
+SOURCE_LIMITS = SourceLimits(max_pixels=50_000_000, max_file_size=100 << 20)
+LIMITS = RenderSettings(SOURCE_LIMITS, max_result_dimension=8192, quality=80, format_quality={})
 
 
-def run(data: bytes, *segments: str, fmt: str = "auto", limits: Limits = LIMITS) -> Rendered:
-    return render(SourceImage(data=data), parse_options(segments), fmt, limits)
+def run(
+    data: bytes, *segments: str, fmt: str = "auto", limits: RenderSettings = LIMITS
+) -> Rendered:
+    return render(Blob.of_bytes(data), parse_options(segments), fmt, limits)
 
 
 def solid(width: int, height: int, rgb: tuple[int, int, int]) -> pyvips.Image:
@@ -27,7 +31,7 @@ def solid(width: int, height: int, rgb: tuple[int, int, int]) -> pyvips.Image:
 def test_each_format_by_magic_bytes(fmt):
     rendered = run(encode_image(64, 48), "w:32", fmt=fmt)
     assert rendered.format == fmt
-    assert sniff(rendered.body) == fmt
+    assert sniff(rendered.body).format == fmt
     assert decode(rendered.body).width == 32
 
 
@@ -50,7 +54,7 @@ def test_format_quality_and_default_quality():
     source = encode_image(400, 300)
     fq = run(source, "fq:jpeg:20", fmt="jpeg").body
     assert fq == run(source, "q:20", fmt="jpeg").body
-    configured = Limits(50e6, 8192, quality=80, format_quality={"jpeg": 20})
+    configured = RenderSettings(SOURCE_LIMITS, 8192, quality=80, format_quality={"jpeg": 20})
     assert run(source, fmt="jpeg", limits=configured).body == fq
 
 
@@ -195,7 +199,7 @@ def test_declared_resolution_is_checked_before_decoding():
 
 
 def test_result_dimension_limit():
-    limits = Limits(50e6, max_result_dimension=100, quality=80, format_quality={})
+    limits = RenderSettings(SOURCE_LIMITS, max_result_dimension=100, quality=80, format_quality={})
     with pytest.raises(Unprocessable):
         run(encode_image(64, 48), "rs:fit:200:200:1", limits=limits)
     assert decode(run(encode_image(64, 48), "w:100", "el:1", limits=limits).body).width == 100

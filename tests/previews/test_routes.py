@@ -6,7 +6,7 @@ import time
 import pytest
 
 from proxy.previews.signature import sign
-from proxy.web.services import SERVICES
+from proxy.web.app import SERVICES
 from tests.conftest import encode_image
 from tests.previews.conftest import decode, fetcher, size_of, with_alpha
 
@@ -163,7 +163,7 @@ async def test_purging_the_original_drops_its_previews(client, fetch, photo):
     url = f"/previews/q/w:40/plain/{photo}"
     await fetch(url)
     assert (await fetch(url))[2]["X-Cache-Status"] == "HIT"
-    assert client.app[SERVICES].caches["previews"].purge_prefix(photo) >= 1
+    assert client.app[SERVICES].caches.previews.purge_prefix(photo) >= 1
     assert (await fetch(url))[2]["X-Cache-Status"] == "MISS"
 
 

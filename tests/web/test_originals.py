@@ -4,7 +4,7 @@ from email.utils import formatdate
 
 import pytest
 
-from proxy.web.services import SERVICES
+from proxy.web.app import SERVICES
 from tests.conftest import read_metric
 
 
@@ -115,7 +115,7 @@ async def test_conditional_requests_get_304(client, stored, warm):
     await first.read()
     if not warm:
         # The entry is cached now; purge it to test the miss path.
-        client.server.app[SERVICES].caches["storage"].purge_prefix("")
+        client.server.app[SERVICES].caches.storage.purge_prefix("")
     etag, modified = first.headers["ETag"], first.headers["Last-Modified"]
     for headers in (
         {"If-None-Match": etag},

@@ -1,6 +1,6 @@
 import pytest
 
-from proxy.converter.detect import sniff
+from proxy.sniff import sniff
 from tests.conftest import encode_image
 from tests.converter import media
 
@@ -36,3 +36,11 @@ def test_browser_viewable():
 
 def test_broken_jpeg_headers_do_not_raise():
     assert sniff(b"\xff\xd8\xff\xe2\x00").kind == "jpeg"
+
+
+def test_the_preview_format_of_what_a_preview_can_be():
+    for suffix, name in ((".jpg", "jpeg"), (".png", "png"), (".gif", "gif"), (".webp", "webp")):
+        assert sniff(encode_image(8, 8, suffix)).format == name
+    assert sniff(media.mpo()).format == "jpeg"
+    assert sniff(media.bmp()).format is None
+    assert sniff(b"hello").format is None

@@ -1,4 +1,4 @@
-"""The image converter: implements proxy.sources.Converter over the image-converter cache.
+"""The image converter: implements `proxy.sources.Converter` over the image-converter cache.
 
 A conversion's cache key is its canonical source ref; its cache `source` is the original's
 `bucket/key`, so purging an original drops every conversion made from it.
@@ -10,30 +10,30 @@ import asyncio
 import contextlib
 import dataclasses
 import hashlib
+import io
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import BinaryIO
 
 from proxy import metrics
-from proxy.cache import Cache, Entry, Fill, Meta, Passthrough
+from proxy.cache import Cache, Entry, Fill, Maker, Meta, Passthrough
 from proxy.converter import refs
-from proxy.converter.blob import Blob
-from proxy.converter.detect import HEAD_SIZE, Detected, sniff
-from proxy.converter.encode import CONTENT_TYPES, encode
+from proxy.converter.encode import encode
 from proxy.converter.images import Output, convert_image
-from proxy.converter.limits import Limits
 from proxy.converter.loaders import from_array
 from proxy.converter.normalize import viewable
 from proxy.converter.rangefile import RangeFile, block_size_for, storage_fetch
-from proxy.errors import PayloadTooLarge
+from proxy.errors import NotFound, PayloadTooLarge
+from proxy.formats import CONTENT_TYPES
+from proxy.limits import SourceLimits
 from proxy.originals import Originals
+from proxy.sniff import HEAD_SIZE, sniff
 from proxy.sources import SourceRef
 from proxy.storage import Storage
-from proxy.web.services import Services
 from proxy.workpool import Token, WorkPool
 
-CACHE_NAME = "image_converter"
 VideoOpener = Callable[[Token], str | BinaryIO]
+Job = Callable[[Token], Output]
 
 
 class ImageConverter:
@@ -43,7 +43,7 @@ class ImageConverter:
         storage: Storage,
         cache: Cache,
         pool: WorkPool,
-        limits: Limits,
+        limits: SourceLimits,
         timeout: float,
     ) -> None:
         self.originals = originals
@@ -53,21 +53,11 @@ class ImageConverter:
         self.limits = limits
         self.timeout = timeout
 
-    @classmethod
-    def from_services(cls, svc: Services) -> ImageConverter:
-        cfg = svc.settings.previews
-        limits = Limits.from_settings(cfg.max_src_resolution, cfg.max_src_file_size)
-        return cls(
-            svc.originals,
-            svc.storage,
-            svc.caches[CACHE_NAME],
-            svc.pool,
-            limits,
-            cfg.converter_timeout,
-        )
-
     def parse(self, path: str, query: Mapping[str, str]) -> SourceRef:
-        return refs.parse(path, query)
+        ref = refs.parse(path, query)
+        if not self.originals.has_bucket(ref.bucket):
+            raise NotFound("not found")
+        return ref
 
     async def entry(self, ref: SourceRef) -> Entry:
         key = ref.canonical()
@@ -115,16 +105,15 @@ class ImageConverter:
             raise
         return original
 
-    def _convert_maker(self, ref: SourceRef):  # type: ignore[no-untyped-def]
+    def _convert_maker(self, ref: SourceRef) -> Maker:
         async def make() -> Fill:
             async with await self._complete_original(ref) as original:
                 async with original.pinned() as path:
-                    blob = Blob.of(original, path)
+                    blob = original.blob(path)
                     fmt = refs.format_of(ref)
 
                     def job(token: Token) -> Output:
-                        detected: Detected = sniff(blob.head(HEAD_SIZE))
-                        return convert_image(blob, detected, fmt, self.limits)
+                        return convert_image(blob, sniff(blob.head(HEAD_SIZE)), fmt, self.limits)
 
                     output = await self._timed(refs.CONVERT, job)
                 return self._fill(ref, original.meta, output)
@@ -133,7 +122,7 @@ class ImageConverter:
 
     # -- videoframe -------------------------------------------------------------------------
 
-    def _frame_maker(self, ref: SourceRef):  # type: ignore[no-untyped-def]
+    def _frame_maker(self, ref: SourceRef) -> Maker:
         from proxy.converter.video import grab_frame  # PyAV loads FFmpeg: only when needed
 
         position = refs.position_of(ref)
@@ -167,12 +156,13 @@ class ImageConverter:
 
             def open_ranged(token: Token) -> BinaryIO:
                 fetch = storage_fetch(self.storage, ref.bucket, ref.key, loop, token)
-                return RangeFile(fetch, size, block_size_for(size))  # type: ignore[return-value]
+                block = block_size_for(size)
+                return io.BufferedReader(RangeFile(fetch, size, block), buffer_size=block)
 
             yield original, open_ranged
             return
         async with original, original.pinned() as path:
-            blob = Blob.of(original, path)
+            blob = original.blob(path)
 
             def open_cached(token: Token) -> str | BinaryIO:
                 return str(blob.path) if blob.path is not None else blob.open()
@@ -181,7 +171,7 @@ class ImageConverter:
 
     # -- shared -----------------------------------------------------------------------------
 
-    async def _timed(self, kind: str, job):  # type: ignore[no-untyped-def]
+    async def _timed(self, kind: str, job: Job) -> Output:
         started = time.perf_counter()
         output = await self.pool.run(job, timeout=self.timeout)
         metrics.CONVERSIONS.labels(kind).inc()

@@ -1,4 +1,7 @@
-"""What a file is, from its first bytes: extensions and stored content types lie."""
+"""What a file is, from its first bytes: extensions and stored content types lie.
+
+The one sniffer: previews, the converter and the originals route all ask it.
+"""
 
 from __future__ import annotations
 
@@ -17,8 +20,14 @@ class Detected:
     def browser_viewable(self) -> bool:
         return self.kind in BROWSER_FORMATS
 
+    @property
+    def format(self) -> str | None:
+        """Its name among the formats a preview can be, if it is one of them."""
+        return PREVIEW_FORMATS.get(self.kind)
+
 
 BROWSER_FORMATS = {"jpeg", "png", "gif", "webp", "avif"}
+PREVIEW_FORMATS = {**{f: f for f in (*BROWSER_FORMATS, "tiff")}, "mpo": "jpeg"}
 UNKNOWN = Detected("unknown", "application/octet-stream")
 
 _PREFIXES: tuple[tuple[bytes, Detected], ...] = (

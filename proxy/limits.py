@@ -1,4 +1,8 @@
-"""Source limits, checked from headers before anything is decoded."""
+"""Limits on hostile sources, checked from headers before anything is decoded.
+
+One type serves every route (previews, conversions, video frames), so a limit means the
+same thing wherever a source enters.
+"""
 
 from __future__ import annotations
 
@@ -8,20 +12,22 @@ from proxy.errors import PayloadTooLarge, Unprocessable
 
 
 @dataclass(frozen=True)
-class Limits:
+class SourceLimits:
     max_pixels: int
     max_file_size: int
 
     @classmethod
-    def from_settings(cls, max_src_resolution: float, max_src_file_size: int) -> Limits:
+    def from_settings(cls, max_src_resolution: float, max_src_file_size: int) -> SourceLimits:
         return cls(int(max_src_resolution * 1_000_000), max_src_file_size)
 
-    def check_pixels(self, width: int, height: int) -> None:
+    def check_pixels(self, width: int, height: int, frames: int = 1) -> None:
+        """`frames`: how many frames or pages of width x height will be decoded."""
         if width <= 0 or height <= 0:
             raise Unprocessable(f"image has no pixels ({width}x{height})")
-        if width * height > self.max_pixels:
+        if width * height * frames > self.max_pixels:
+            what = f"{width}x{height}" + (f" x {frames} frames" if frames > 1 else "")
             raise Unprocessable(
-                f"source resolution {width}x{height} is over the limit of "
+                f"source resolution {what} is over the limit of "
                 f"{self.max_pixels / 1_000_000:g} megapixels"
             )
 

@@ -13,25 +13,28 @@ import time
 from dataclasses import dataclass, replace
 
 from proxy import metrics
+from proxy.blob import Blob
 from proxy.cache import Cache, Fill, Meta, Result
 from proxy.errors import Forbidden, NotFound
-from proxy.previews.decode import SourceImage
-from proxy.previews.formats import CONTENT_TYPES, Choice, choose
-from proxy.previews.options import FORMAT_ALIASES, Options
+from proxy.formats import CONTENT_TYPES
+from proxy.limits import SourceLimits
+from proxy.previews.formats import Choice, choose
+from proxy.previews.options import Options
 from proxy.previews.parse import parse_options
-from proxy.previews.render import Limits, Rendered, render
+from proxy.previews.render import Rendered, RenderSettings, render
 from proxy.previews.signature import verify
-from proxy.previews.source_loader import open_source, parse_source
+from proxy.previews.source_loader import SourceLoader
 from proxy.previews.url import parse_url
+from proxy.settings import PreviewSettings
 from proxy.sources import SourceRef
-from proxy.web.services import Services
+from proxy.workpool import Token, WorkPool
 
 RESOLVE_MEMO = 8192
 
 
 @dataclass(frozen=True)
 class Preview:
-    """What the route needs besides the body: how to label it."""
+    """A resolved preview request: what to render, and how to label the answer."""
 
     options: Options
     source: SourceRef
@@ -45,31 +48,36 @@ def cache_key(options: Options, source: SourceRef, fmt: str, default_quality: in
 
 
 def _timed_render(
-    source: SourceImage, options: Options, requested: str, limits: Limits
+    source: Blob, options: Options, requested: str, settings: RenderSettings
 ) -> Rendered:
     """Runs in a pool thread, so the duration excludes the wait for a slot."""
     started = time.perf_counter()
-    rendered = render(source, options, requested, limits)
+    rendered = render(source, options, requested, settings)
     metrics.RENDER_DURATION.observe(time.perf_counter() - started)
     metrics.RENDERS.labels(rendered.format or "source").inc()
     return rendered
 
 
-class PreviewService:
-    def __init__(self, svc: Services) -> None:
-        self.svc = svc
-        self.settings = svc.settings.previews
-        self.limits = Limits(
-            max_pixels=self.settings.max_src_resolution * 1_000_000,
-            max_result_dimension=self.settings.max_result_dimension,
-            quality=self.settings.quality,
-            format_quality=self.settings.format_quality,
+class Previews:
+    def __init__(
+        self,
+        settings: PreviewSettings,
+        cache: Cache,
+        sources: SourceLoader,
+        pool: WorkPool,
+        limits: SourceLimits,
+    ) -> None:
+        self.settings = settings
+        self.cache = cache
+        self.sources = sources
+        self.pool = pool
+        self.render_settings = RenderSettings(
+            limits=limits,
+            max_result_dimension=settings.max_result_dimension,
+            quality=settings.quality,
+            format_quality=settings.format_quality,
         )
         self._resolve_memo = functools.lru_cache(maxsize=RESOLVE_MEMO)(self._resolve)
-
-    @property
-    def cache(self) -> Cache:
-        return self.svc.caches["previews"]
 
     def resolve(self, raw_path: str, raw_query: str, accept: str) -> Preview:
         """Everything decided before any I/O: bad URLs fail here, fast.
@@ -96,8 +104,8 @@ class PreviewService:
             raise Forbidden("legacy preview URLs are not accepted when URLs must be signed")
         options = parse_options(url.options, self.settings.presets)
         if url.extension:
-            options = replace(options, format=FORMAT_ALIASES[url.extension])
-        source = parse_source(self.svc, url.source, url.query)
+            options = replace(options, format=url.extension)
+        source = self.sources.parse(url.source, url.query)
         choice = choose(options.format, accept, self.settings.auto_webp, self.settings.auto_avif)
         default_quality = self.settings.format_quality.get(choice.format, self.settings.quality)
         key = cache_key(options, source, choice.format, default_quality)
@@ -110,11 +118,13 @@ class PreviewService:
         return await self.cache.get(preview.key, preview.source.origin, make)
 
     async def _render(self, preview: Preview) -> Fill:
-        async with open_source(self.svc, preview.source) as loaded:
-            image, options, fmt = loaded.image, preview.options, preview.choice.format
-            rendered = await self.svc.pool.run(
-                lambda token: _timed_render(image, options, fmt, self.limits)
-            )
+        async with self.sources.open(preview.source) as loaded:
+            blob, options, fmt = loaded.blob, preview.options, preview.choice.format
+
+            def job(token: Token) -> Rendered:
+                return _timed_render(blob, options, fmt, self.render_settings)
+
+            rendered = await self.pool.run(job)
         content_type = CONTENT_TYPES.get(rendered.format or "", loaded.meta.content_type)
         etag = hashlib.sha256(f"{preview.key}\n{loaded.meta.etag}".encode()).hexdigest()[:32]
         meta = Meta(content_type, etag, loaded.meta.last_modified, len(rendered.body))

@@ -1,0 +1,66 @@
+"""The composition root: every service of one server process, built once, wired explicitly.
+
+Nothing else constructs services or looks them up by name. The web layer receives the
+`Services` built here; the features receive exactly the collaborators they use. Imports flow
+one way: web -> features (originals, previews, converter) -> cache -> storage.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pyvips
+
+from proxy.cache.caches import Caches
+from proxy.converter.feature import ImageConverter
+from proxy.health import Health
+from proxy.limits import SourceLimits
+from proxy.originals import Originals
+from proxy.previews.feature import Previews
+from proxy.previews.health import libvips_problem
+from proxy.previews.source_loader import SourceLoader
+from proxy.settings import Settings
+from proxy.storage import Storage, create_storage
+from proxy.workpool import WorkPool
+
+
+@dataclass(frozen=True)
+class Services:
+    settings: Settings
+    storage: Storage
+    caches: Caches
+    pool: WorkPool
+    originals: Originals
+    converter: ImageConverter
+    previews: Previews
+    health: Health
+
+    async def start(self) -> None:
+        await self.storage.start()
+        await self.caches.start()
+
+    async def close(self) -> None:
+        self.pool.close()
+        await self.caches.close()
+        await self.storage.close()
+
+
+def build_services(settings: Settings, storage: Storage | None = None) -> Services:
+    """`storage`: a backend to use instead of the one the settings name (tests)."""
+    storage = storage or create_storage(settings.storage)
+    caches = Caches.open(settings)
+    previews_cfg = settings.previews
+    pool = WorkPool(previews_cfg.concurrency, previews_cfg.queue)
+    limits = SourceLimits.from_settings(
+        previews_cfg.max_src_resolution, previews_cfg.max_src_file_size
+    )
+    originals = Originals(storage, caches.storage)
+    converter = ImageConverter(
+        originals, storage, caches.image_converter, pool, limits, previews_cfg.converter_timeout
+    )
+    sources = SourceLoader(originals, converter, limits, caches.previews.staging_dir)
+    # Every render reads a different file; libvips's operation cache would only pin them.
+    pyvips.cache_set_max(0)
+    previews = Previews(previews_cfg, caches.previews, sources, pool, limits)
+    health = Health(storage, caches, {"libvips": libvips_problem})
+    return Services(settings, storage, caches, pool, originals, converter, previews, health)

@@ -1,0 +1,161 @@
+"""Every setting, declared once: its name, default, kind (form and bounds) and meaning.
+
+The parser, `python -m proxy where` and the README's settings table all read this list.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from proxy.settings import kinds as k
+
+PROVIDERS = ("http", "minio", "azure")
+CACHE_NAMES = ("storage", "previews", "image_converter")
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: str
+    kind: k.Kind[Any]
+    help: str
+    secret: bool = False
+
+    @property
+    def form(self) -> str:
+        return self.kind.form
+
+
+CACHE_SIZE = k.size("64k", "1024t")
+EXPIRES = k.duration("1s", "10y")
+TIMEOUT = k.duration("100ms", "1h")
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("DATA_PATH", "./data", k.TEXT, "holds `storage/` (local provider) and `proxy_cache/`"),
+    Setting("STORAGE_PROVIDER", "http", k.choice(*PROVIDERS), "where originals live"),
+    Setting(
+        "STORAGE_BUCKETS",
+        "",
+        k.BUCKETS,
+        "the only buckets served; for `http` defaults to the folders under DATA_PATH/storage",
+    ),
+    Setting(
+        "STORAGE_ENDPOINT",
+        "",
+        k.Kind("host[:port] or URL", str),
+        "S3 or Azure blob endpoint; for `minio` empty means AWS S3, "
+        "https://s3.<STORAGE_REGION>.amazonaws.com",
+    ),
+    Setting(
+        "STORAGE_PORT",
+        "",
+        k.optional(k.integer(1, 65535, "a port number"), "the endpoint's own"),
+        "endpoint port; 443 means https",
+    ),
+    Setting("STORAGE_ACCESS_KEY", "", k.TEXT, "S3 access key id / Azure account name"),
+    Setting("STORAGE_SECRET_KEY", "", k.TEXT, "S3 secret key / Azure account key", secret=True),
+    Setting(
+        "STORAGE_IAM_ROLE",
+        "",
+        k.Kind("an IAM role name", str),
+        "S3 only: credentials from IMDSv2",
+    ),
+    Setting("STORAGE_REGION", "us-east-1", k.Kind("an AWS region", str), "S3 signing region"),
+    Setting("STORAGE_TIMEOUT", "30s", TIMEOUT, "limit for one storage request"),
+    Setting("STORAGE_RETRIES", "3", k.integer(0, 10), "retries of transient storage failures"),
+    Setting("CACHE_STORAGE_SIZE", "10g", CACHE_SIZE, "bound of the storage cache"),
+    Setting("CACHE_STORAGE_EXPIRES", "7d", EXPIRES, "idle time after which an original is dropped"),
+    Setting("CACHE_PREVIEWS_SIZE", "1g", CACHE_SIZE, "bound of the preview cache"),
+    Setting("CACHE_PREVIEWS_EXPIRES", "12h", EXPIRES, "idle time after which a preview is dropped"),
+    Setting("CACHE_IMAGE_CONVERTER_SIZE", "10g", CACHE_SIZE, "bound of the image-converter cache"),
+    Setting(
+        "CACHE_IMAGE_CONVERTER_EXPIRES",
+        "7d",
+        EXPIRES,
+        "idle time after which a conversion is dropped",
+    ),
+    Setting(
+        "CACHE_MAX_OBJECT_SIZE",
+        "256m",
+        k.size("1k", "1024t"),
+        "larger objects stream through uncached, so one video cannot flush a cache",
+    ),
+    Setting(
+        "CACHE_MEMORY_SIZE",
+        "64m",
+        k.size("0", "64g"),
+        "per-process memory tier for hot entries up to 256k (0 turns it off)",
+    ),
+    Setting(
+        "CACHE_STALE_GRACE",
+        "1d",
+        k.duration("0s", "10y"),
+        "how long an idle-expired original stays on disk to be served STALE when the store fails",
+    ),
+    Setting(
+        "CACHE_CONTROL",
+        "max-age=86400",
+        k.Kind("a Cache-Control header value", str),
+        "sent with every image",
+    ),
+    Setting(
+        "SHUTDOWN_TIMEOUT",
+        "30s",
+        k.duration("0s", "1h"),
+        "how long in-flight requests may finish on stop",
+    ),
+    Setting("REQUEST_TIMEOUT", "60s", TIMEOUT, "limit for one request; past it, 504"),
+    Setting("LOG_LEVEL", "info", k.choice("debug", "info", "warning", "error"), "log verbosity"),
+    Setting("ACCESS_LOG", "on", k.FLAG, "one JSON line per request"),
+    Setting(
+        "PREVIEWS_CONCURRENCY",
+        "",
+        k.optional(k.integer(1, 1024), "the cores"),
+        "parallel renders per process",
+    ),
+    Setting(
+        "PREVIEWS_QUEUE",
+        "",
+        k.optional(k.integer(0, 100_000), "64 x concurrency"),
+        "renders that may wait",
+    ),
+    Setting(
+        "PREVIEWS_MAX_SRC_RESOLUTION",
+        "50",
+        k.number(0, 10_000, "megapixels"),
+        "largest source image",
+    ),
+    Setting(
+        "PREVIEWS_MAX_SRC_FILE_SIZE",
+        "100m",
+        k.size("1k", "64g"),
+        "largest source file for a preview",
+    ),
+    Setting(
+        "PREVIEWS_MAX_RESULT_DIMENSION",
+        "8192",
+        k.integer(1, 65535, "pixels,"),
+        "largest output side",
+    ),
+    Setting("PREVIEWS_AUTO_WEBP", "off", k.FLAG, "pick WebP from Accept when no format is given"),
+    Setting("PREVIEWS_AUTO_AVIF", "off", k.FLAG, "pick AVIF from Accept when no format is given"),
+    Setting("PREVIEWS_QUALITY", "80", k.integer(1, 100), "default output quality"),
+    Setting(
+        "PREVIEWS_FORMAT_QUALITY",
+        "",
+        k.FORMAT_QUALITY,
+        "default quality per format (jpeg, png, webp, avif, gif, tiff or an alias such as jpg)",
+    ),
+    Setting(
+        "PREVIEWS_PRESETS",
+        "",
+        k.PRESETS,
+        "named option sets; `default` applies to every preview",
+    ),
+    Setting("SIGNATURE_KEY", "", k.HEX_LIST, "imgproxy URL key", secret=True),
+    Setting("SIGNATURE_SALT", "", k.HEX_LIST, "imgproxy URL salt", secret=True),
+    Setting("SIGNATURE_SIZE", "32", k.integer(1, 32), "bytes of the signature that are checked"),
+    Setting("CONVERTER_TIMEOUT", "30s", TIMEOUT, "limit for one conversion or frame decode"),
+)
+BY_NAME = {s.name: s for s in SETTINGS}

@@ -1,0 +1,50 @@
+"""What `python -m proxy where` prints: where everything is, secrets masked."""
+
+from __future__ import annotations
+
+from proxy.settings.catalog import SETTINGS
+from proxy.settings.model import Settings
+from proxy.units import format_duration, format_size_setting
+
+
+def mask(value: str) -> str:
+    """Show that a secret is set without showing it."""
+    return "" if not value else "****" + (value[-2:] if len(value) > 12 else "")
+
+
+def describe(settings: Settings) -> list[tuple[str, str]]:
+    """Name/value pairs, secrets masked."""
+    storage = settings.storage
+    rows: list[tuple[str, str]] = [
+        ("env file", str(settings.env_file or "(none)")),
+        ("DATA_PATH", str(settings.data_path)),
+        ("STORAGE_PROVIDER", storage.provider),
+        ("STORAGE_BUCKETS", ",".join(storage.buckets) or "(none)"),
+    ]
+    if storage.provider == "http":
+        rows.append(("storage folder", str(storage.root)))
+    else:
+        endpoint = storage.endpoint + (" (default: AWS S3)" if storage.endpoint_is_default else "")
+        rows.append(("STORAGE_ENDPOINT", endpoint))
+    for setting in SETTINGS:
+        if not setting.name.startswith("STORAGE_") or storage.provider == "http":
+            continue
+        if setting.name in ("STORAGE_PROVIDER", "STORAGE_BUCKETS", "STORAGE_ENDPOINT"):
+            continue
+        value = settings.raw.get(setting.name, setting.default)
+        if value:
+            rows.append((setting.name, mask(value) if setting.secret else value))
+    for cache in settings.caches.values():
+        bound = format_size_setting(cache.size)
+        rows.append(
+            (
+                f"cache {cache.name}",
+                f"{cache.path} (size {bound}, expires {format_duration(cache.expires)})",
+            )
+        )
+    for setting in SETTINGS:
+        if setting.secret and not setting.name.startswith("STORAGE_"):
+            value = settings.raw.get(setting.name, "")
+            if value:
+                rows.append((setting.name, mask(value)))
+    return rows

@@ -1,0 +1,165 @@
+"""The kinds of value a setting takes: how each is parsed, its bounds, and how it is described.
+
+A kind's `form` is the text that names the accepted form, in error messages and in the
+README's settings table, so the two can never disagree with the parser.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from proxy.formats import canonical
+from proxy.units import (
+    DURATION_FORM,
+    SIZE_FORM,
+    format_duration,
+    format_size_setting,
+    parse_duration,
+    parse_size,
+)
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Kind(Generic[T]):
+    form: str
+    parse: Callable[[str], T]
+
+
+def _bounded(value: float, low: float, high: float, show: Callable[[float], str]) -> None:
+    if not low <= value <= high:
+        raise ValueError(f"{show(value)} is out of range: from {show(low)} to {show(high)}")
+
+
+def size(low: str, high: str) -> Kind[int]:
+    lo, hi = parse_size(low), parse_size(high)
+
+    def parse(raw: str) -> int:
+        value = parse_size(raw)
+        _bounded(value, lo, hi, lambda v: format_size_setting(int(v)))
+        return value
+
+    return Kind(f"{SIZE_FORM}, from {low} to {high}", parse)
+
+
+def duration(low: str, high: str) -> Kind[float]:
+    lo, hi = parse_duration(low), parse_duration(high)
+
+    def parse(raw: str) -> float:
+        value = parse_duration(raw)
+        _bounded(value, lo, hi, format_duration)
+        return value
+
+    return Kind(f"{DURATION_FORM}, from {low} to {high}", parse)
+
+
+def integer(low: int, high: int, what: str = "an integer") -> Kind[int]:
+    def parse(raw: str) -> int:
+        value = int(raw)
+        _bounded(value, low, high, lambda v: str(int(v)))
+        return value
+
+    return Kind(f"{what} {low}-{high}", parse)
+
+
+def optional(kind: Kind[T], when_empty: str) -> Kind[T | None]:
+    """Empty means "derived from other settings" (`when_empty` says how)."""
+
+    def parse(raw: str) -> T | None:
+        return None if raw == "" else kind.parse(raw)
+
+    return Kind(f"{kind.form}, or empty for {when_empty}", parse)
+
+
+def number(low: float, high: float, what: str) -> Kind[float]:
+    """A finite number with low < value <= high."""
+
+    def parse(raw: str) -> float:
+        value = float(raw)
+        if not low < value <= high:  # also false for NaN
+            raise ValueError(f"{raw} is out of range: more than {low:g}, at most {high:g}")
+        return value
+
+    return Kind(f"{what}, more than {low:g} and at most {high:g}", parse)
+
+
+def _flag(raw: str) -> bool:
+    lowered = raw.lower()
+    if lowered in ("1", "on", "true", "yes"):
+        return True
+    if lowered in ("0", "off", "false", "no", ""):
+        return False
+    raise ValueError
+
+
+FLAG = Kind("on or off", _flag)
+TEXT = Kind("text", str)
+
+
+def choice(*values: str) -> Kind[str]:
+    def parse(raw: str) -> str:
+        if raw.lower() not in values:
+            raise ValueError
+        return raw.lower()
+
+    return Kind(", ".join(values[:-1]) + f" or {values[-1]}", parse)
+
+
+BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,62}$")
+
+
+def _buckets(raw: str) -> tuple[str, ...]:
+    names = tuple(b.strip() for b in raw.split(",") if b.strip())
+    for name in names:
+        if not BUCKET_RE.match(name) or ".." in name:
+            raise ValueError(
+                f"bad bucket name {name!r}: 2-63 of a-z, 0-9, '.', '_', '-', starting with a "
+                "letter or digit"
+            )
+    return names
+
+
+BUCKETS = Kind("comma-separated bucket names", _buckets)
+
+
+def _hex_list(raw: str) -> tuple[bytes, ...]:
+    return tuple(bytes.fromhex(part.strip()) for part in raw.split(",") if part.strip())
+
+
+HEX_LIST = Kind("hex, comma-separated for rotation", _hex_list)
+
+
+def _format_quality(raw: str) -> dict[str, int]:
+    result: dict[str, int] = {}
+    for part in filter(None, (p.strip() for p in raw.split(","))):
+        name, sep, value = part.partition("=")
+        fmt = canonical(name.strip())
+        if not sep or fmt is None:
+            raise ValueError(f"{name.strip()!r} is not an output format")
+        quality = int(value)
+        if not 1 <= quality <= 100:
+            raise ValueError(f"quality {quality} out of 1-100")
+        result[fmt] = quality
+    return result
+
+
+FORMAT_QUALITY = Kind("format=quality pairs, e.g. webp=79,avif=63", _format_quality)
+
+
+def _presets(raw: str) -> dict[str, str]:
+    presets: dict[str, str] = {}
+    for part in filter(None, (p.strip() for p in raw.split(";"))):
+        name, sep, options = part.partition("=")
+        if not sep or not name.strip() or not options.strip():
+            raise ValueError(f"bad preset {part!r}")
+        presets[name.strip()] = options.strip()
+    return presets
+
+
+PRESETS = Kind(
+    "name=options pairs separated by ';', e.g. default=q:70;thumb=rs:fill:300:300", _presets
+)

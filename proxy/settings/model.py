@@ -1,0 +1,74 @@
+"""The typed settings a process runs with, parsed and validated once at start."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+class SettingsError(Exception):
+    """One or more settings are wrong; `problems` holds one line per variable."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class CacheSettings:
+    name: str
+    path: Path
+    size: int
+    expires: float
+    max_object_size: int
+
+
+@dataclass(frozen=True)
+class StorageSettings:
+    provider: str
+    root: Path
+    buckets: tuple[str, ...]
+    endpoint: str  # for minio: AWS S3's regional endpoint when none was given
+    port: int | None
+    access_key: str
+    secret_key: str
+    iam_role: str
+    region: str
+    timeout: float
+    retries: int
+    endpoint_is_default: bool = False
+
+
+@dataclass(frozen=True)
+class PreviewSettings:
+    concurrency: int
+    queue: int
+    max_src_resolution: float
+    max_src_file_size: int
+    max_result_dimension: int
+    auto_webp: bool
+    auto_avif: bool
+    quality: int
+    format_quality: Mapping[str, int]
+    presets: Mapping[str, str]
+    signature_pairs: tuple[tuple[bytes, bytes], ...]
+    signature_size: int
+    converter_timeout: float
+
+
+@dataclass(frozen=True)
+class Settings:
+    env_file: Path | None
+    data_path: Path
+    storage: StorageSettings
+    caches: Mapping[str, CacheSettings]
+    stale_grace: float
+    memory_cache_size: int
+    cache_control: str
+    shutdown_timeout: float
+    request_timeout: float
+    log_level: str
+    access_log: bool
+    previews: PreviewSettings
+    raw: Mapping[str, str] = field(repr=False, default_factory=dict)

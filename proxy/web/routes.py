@@ -1,0 +1,128 @@
+"""The routes: each turns a request into a feature call and the result into an answer.
+
+GET|HEAD /<bucket>/<key>         originals
+GET /previews/...                previews (imgproxy URLs)
+GET /image-converter/...         conversions and video frames
+GET /health, GET /metrics        for operators
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from urllib.parse import unquote
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST
+
+from proxy.cache import Body, Meta
+from proxy.errors import BadRequest, NotFound
+from proxy.formats import EXTENSIONS
+from proxy.metrics_export import render_metrics
+from proxy.previews.feature import Preview
+from proxy.services import Services
+from proxy.web.conditional import byte_range_request
+from proxy.web.delivery import respond
+from proxy.web.headers import content_disposition
+
+PREVIEWS = "/previews/"
+CONVERTER = "/image-converter/"
+
+
+def split_object_path(raw_path: str) -> tuple[str, str]:
+    """(bucket, key) from a still percent-encoded path; decoded exactly once."""
+    bucket, _, raw_key = raw_path.lstrip("/").partition("/")
+    if not bucket or not raw_key or raw_key.endswith("/"):
+        raise NotFound("not found")  # no listing of the root, a bucket or a folder
+    try:
+        key = unquote(raw_key, errors="strict")
+    except UnicodeDecodeError:
+        raise BadRequest("key is not valid UTF-8") from None
+    if "\x00" in key:
+        raise BadRequest("NUL byte in key")
+    return unquote(bucket), key
+
+
+def preview_filename(preview: Preview, meta: Meta) -> str | None:
+    """The file name a preview is offered under, when the URL asked for one."""
+    options = preview.options
+    if options.filename is None and not options.return_attachment:
+        return None
+    name = options.filename or preview.source.key.rsplit("/", 1)[-1].rsplit(".", 1)[0] or "image"
+    extension = EXTENSIONS.get(meta.content_type)
+    if extension and not name.lower().endswith("." + extension):
+        name = f"{name}.{extension}"
+    return name
+
+
+class Routes:
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.cache_control = services.settings.cache_control
+
+    def add_to(self, router: web.UrlDispatcher) -> None:
+        router.add_get("/health", self.health, allow_head=True)
+        router.add_get("/metrics", self.metrics, allow_head=False)
+        router.add_get(CONVERTER + "{tail:.*}", self.convert)
+        router.add_get(PREVIEWS + "{tail:.*}", self.preview)
+        router.add_route("GET", "/{tail:.*}", self.original)
+        router.add_route("HEAD", "/{tail:.*}", self.original)
+        router.add_route("*", "/{tail:.*}", self.not_allowed)
+
+    async def _send(
+        self, request: web.Request, result: Body, headers: Mapping[str, str] | None = None
+    ) -> web.StreamResponse:
+        async with result:
+            return await respond(
+                request, result, cache_control=self.cache_control, extra_headers=headers
+            )
+
+    async def original(self, request: web.Request) -> web.StreamResponse:
+        originals = self.services.originals
+        bucket, key = split_object_path(request.rel_url.raw_path)
+        if not originals.has_bucket(bucket):
+            raise NotFound("not found")
+        if request.method == "HEAD":
+            return await self._send(request, await originals.head_result(bucket, key))
+        span = byte_range_request(request)
+        if span is not None:
+            return await self._send(request, await originals.get_range(bucket, key, *span))
+        return await self._send(request, await originals.get(bucket, key))
+
+    async def preview(self, request: web.Request) -> web.StreamResponse:
+        previews = self.services.previews
+        url = request.rel_url
+        wanted = previews.resolve(
+            url.raw_path[len(PREVIEWS) :], url.raw_query_string, request.headers.get("Accept", "")
+        )
+        result = await previews.get(wanted)
+        headers: dict[str, str] = {}
+        if wanted.choice.vary_accept:
+            headers["Vary"] = "Accept"
+        name = preview_filename(wanted, result.meta)
+        if name is not None:
+            attachment = wanted.options.return_attachment
+            headers["Content-Disposition"] = content_disposition(name, attachment=attachment)
+        return await self._send(request, result, headers)
+
+    async def convert(self, request: web.Request) -> web.StreamResponse:
+        converter = self.services.converter
+        try:
+            path = unquote(request.rel_url.raw_path[len(CONVERTER) :], errors="strict")
+        except UnicodeDecodeError:
+            raise BadRequest("path is not valid UTF-8") from None
+        ref = converter.parse(path, request.query)
+        return await self._send(request, await converter.entry(ref))
+
+    async def health(self, request: web.Request) -> web.Response:
+        report = await self.services.health.report()
+        return web.json_response(report.as_json(), status=200 if report.healthy else 503)
+
+    async def metrics(self, request: web.Request) -> web.Response:
+        for cache in self.services.caches:
+            cache.publish_size()
+        body = await asyncio.to_thread(render_metrics)
+        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    async def not_allowed(self, request: web.Request) -> web.StreamResponse:
+        raise web.HTTPMethodNotAllowed(request.method, ["GET", "HEAD"])
