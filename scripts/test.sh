@@ -5,6 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 . scripts/venv.sh test
+# Servers the tests start on loopback (Debian packages).
+. scripts/system-packages.sh
 
 # Azurite (Azure Blob emulator) for the azure provider tests; the tests start it.
 if [ ! -x node_modules/.bin/azurite-blob ]; then
@@ -15,6 +17,6 @@ fi
 .venv/bin/ruff format --check proxy tests benchmarks scripts
 .venv/bin/mypy
 .venv/bin/hadolint --failure-threshold style Dockerfile
-# The README's settings table must be the one generated from proxy/settings.py.
+# The README's settings table must be the one generated from proxy/settings/catalog.py.
 .venv/bin/python scripts/settings_table.py README.md
 exec .venv/bin/python -m pytest "$@"

@@ -32,7 +32,12 @@ EXPIRES = k.duration("1s", "10y")
 TIMEOUT = k.duration("100ms", "1h")
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("DATA_PATH", "./data", k.TEXT, "holds `storage/` (local provider) and `proxy_cache/`"),
+    Setting(
+        "DATA_PATH",
+        "./data",
+        k.Kind("a folder", str),
+        "holds `storage/` (local provider) and `proxy_cache/`",
+    ),
     Setting("STORAGE_PROVIDER", "http", k.choice(*PROVIDERS), "where originals live"),
     Setting(
         "STORAGE_BUCKETS",
