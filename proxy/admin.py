@@ -36,6 +36,17 @@ def format_stats(rows: Iterable[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def check(settings: Settings, *, fix: bool) -> tuple[list[str], bool]:
+    """`cache check [--fix]`: one line per cache, and whether all were (or are now) sound."""
+    caches = Caches.open(settings)
+    try:
+        reports = caches.check(fix=fix)
+    finally:
+        caches.close_offline()
+    lines = [line for report in reports for line in report.lines()]
+    return lines, fix or all(report.clean for report in reports)
+
+
 def purge(settings: Settings, cache: str | None, prefix: str) -> dict[str, int]:
     """Remove entries whose original starts with `prefix` (bucket/key-prefix; "" = all)."""
     caches = Caches.open(settings)

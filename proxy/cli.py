@@ -77,6 +77,11 @@ def cmd_cache(args: argparse.Namespace) -> int:
     if args.action == "stats":
         print(admin.format_stats(admin.cache_stats(settings)))
         return 0
+    if args.action == "check":
+        lines, sound = admin.check(settings, fix=args.fix)
+        for line in lines:
+            print(line)
+        return 0 if sound else 1
     if args.action == "purge":
         removed = admin.purge(settings, args.cache, args.prefix)
         for name, count in removed.items():
@@ -131,11 +136,14 @@ def build_parser() -> argparse.ArgumentParser:
     actions = cache.add_subparsers(dest="action", required=True)
     for action, help_text in (
         ("stats", "entries, bytes, bound and oldest entry per cache"),
+        ("check", "compare index and files, read every body against its checksum"),
         ("purge", "remove entries; a purged original also drops its previews and conversions"),
         ("warm", "request paths or preview URLs (one a line) from the running server"),
     ):
         p = actions.add_parser(action, help=help_text)
         p.add_argument("--env-file", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+        if action == "check":
+            p.add_argument("--fix", action="store_true", help="repair what is found")
         if action == "purge":
             p.add_argument("--cache", choices=CACHE_NAMES, help="only this cache (and derived)")
             p.add_argument("--prefix", default="", help="BUCKET/KEY-PREFIX of the originals")

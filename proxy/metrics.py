@@ -18,6 +18,12 @@ CACHE_EVICTIONS = Counter(
     "proxy_cache_evictions_total", "Entries removed, by reason", ["cache", "reason"]
 )
 CACHE_STALE = Counter("proxy_cache_stale_served_total", "Stale entries served", ["cache"])
+CACHE_CORRUPT = Counter(
+    "proxy_cache_corrupt_total", "Entries dropped because their body failed its check", ["cache"]
+)
+CACHE_ERRORS = Counter(
+    "proxy_cache_errors_total", "Failures of a cache's index, by kind", ["cache", "kind"]
+)
 
 STORAGE_READS = Counter(
     "proxy_storage_reads_total", "Reads issued to the storage backend", ["provider"]

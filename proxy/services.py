@@ -54,7 +54,7 @@ def build_services(settings: Settings, storage: Storage | None = None) -> Servic
     limits = SourceLimits.from_settings(
         previews_cfg.max_src_resolution, previews_cfg.max_src_file_size
     )
-    originals = Originals(storage, caches.storage)
+    originals = Originals(storage, caches.storage, range_fill_size=settings.range_fill_size)
     converter = ImageConverter(
         originals, storage, caches.image_converter, pool, limits, previews_cfg.converter_timeout
     )

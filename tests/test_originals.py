@@ -5,7 +5,7 @@ from proxy.web.app import SERVICES
 from tests.conftest import read_metric
 
 
-async def test_entry_or_meta_never_downloads_what_it_cannot_cache(
+async def test_entry_or_meta_never_reads_the_body_of_what_it_cannot_cache(
     make_client, make_settings, put_file
 ):
     client = await make_client(make_settings(CACHE_MAX_OBJECT_SIZE="1m"))
@@ -14,8 +14,16 @@ async def test_entry_or_meta_never_downloads_what_it_cannot_cache(
     put_file("videos/small.mp4", os.urandom(1000))
 
     reads = await read_metric(client, "proxy_storage_reads_total", provider="http")
+    read_bytes = await read_metric(client, "proxy_storage_read_bytes_total", provider="http")
     big = await originals.entry_or_meta("abc-public", "videos/big.mp4")
     assert isinstance(big, Meta) and big.size == 3 << 20
+    # One GET, closed as soon as its size said "too large": not one byte of the body read.
+    assert await read_metric(client, "proxy_storage_read_bytes_total", provider="http") == (
+        read_bytes
+    )
+    again = await originals.entry_or_meta("abc-public", "videos/big.mp4")
+    assert again == big  # known now: no second request
+    reads += 1
     assert await read_metric(client, "proxy_storage_reads_total", provider="http") == reads
 
     small = await originals.entry_or_meta("abc-public", "videos/small.mp4")

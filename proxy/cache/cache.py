@@ -1,205 +1,86 @@
 """The one cache class behind the storage, previews and image-converter caches.
 
-A cache is told how to make a missing entry. Concurrent misses for one key share one
-"flight": one maker call, one write. Streamed bodies are written to a staging file that every
-waiting request reads as it grows, so the first byte reaches clients as soon as it arrives
-from the store; the file is renamed into the cache only when it is complete, so no entry
-ever serves truncated bytes. Bodies over `max_object_size` stream through uncached.
+A cache is told how to make a missing entry. Concurrent misses for one key share one fill,
+in this process (a `Flight`) and across worker processes (the index's `fills` table): one
+maker call, one write. A streamed body is written to a staging file that every waiting
+request reads as it grows, so the first byte reaches clients as soon as it arrives from the
+store; it becomes an entry only when complete, so no entry ever serves truncated bytes.
+Bodies over `max_object_size` stream through uncached.
+
+Nothing on disk is trusted: every body has a checksum, written with it and checked before
+it is served (bodies read into memory on every read; larger ones the first time this
+process serves them, and by the scrubber); a missing or damaged body is a miss, never an
+error or a wait.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
 import os
-import secrets
+import sqlite3
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from collections import OrderedDict
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, ParamSpec, TypeVar
 
 from proxy import metrics
+from proxy.cache import checksum, owner
+from proxy.cache.bodies import Bodies, write_all
 from proxy.cache.entry import Entry, Meta
-from proxy.cache.index import INLINE_LIMIT, Index, Removed, unlink_quietly
-from proxy.cache.locks import KeyLocks
+from proxy.cache.flight import (
+    Abandon,
+    Committed,
+    Failed,
+    Flight,
+    Handoff,
+    HandoffTaken,
+    LocalGrowth,
+    Streaming,
+)
+from proxy.cache.index import (
+    BUSY_TIMEOUT,
+    INLINE_LIMIT,
+    FillRow,
+    Index,
+    Removed,
+    Row,
+    is_damage,
+)
 from proxy.cache.memory import MemoryTier, Remembered
+from proxy.cache.results import Fill, Maker, Passthrough
+from proxy.cache.shared import RemoteGrowth, wait_for_meta
+from proxy.cache.tail import EndedEarly, Tail
+from proxy.errors import CacheUnavailable
 from proxy.settings import CacheSettings
-from proxy.storage.base import ObjectStream
 from proxy.storage.errors import Unavailable
 
 log = logging.getLogger("proxy.cache")
+T = TypeVar("T")
+P = ParamSpec("P")
 
-READ_CHUNK = 256 * 1024
-# Bodies up to this size are kept in the memory tier and sent from memory.
+# Bodies up to this size are read whole, checked on every read, and kept in the memory tier.
 MEMORY_MAX_ENTRY = 256 * 1024
-
-
-@dataclass
-class Fill:
-    """What a maker returns: metadata plus either the whole body or an open stream."""
-
-    meta: Meta
-    body: bytes | None = None
-    stream: ObjectStream | None = None
-
-
-@dataclass
-class Passthrough:
-    """An uncacheable body, streamed straight from its maker to one client."""
-
-    meta: Meta
-    stream: ObjectStream
-    status: str = "MISS"
-
-    def fixed_span(self) -> tuple[int, int] | None:
-        """The store already chose the bytes: (start, length) of the object they cover."""
-        return self.stream.start, self.stream.length
-
-    def in_memory(self, start: int, length: int) -> bytes | None:
-        return None
-
-    def sendable_file(self) -> BinaryIO | None:
-        """A local file too large to cache, sent straight from its descriptor."""
-        return self.stream.file
-
-    def chunks(self, start: int, length: int) -> AsyncIterator[bytes]:
-        return aiter(self.stream)
-
-    def sent(self, count: int) -> None:
-        self.stream.sent(count)
-
-    async def __aenter__(self) -> Passthrough:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.stream.aclose()
-
-
-@dataclass
-class MetaOnly:
-    """What a HEAD of an uncached object answers with: headers, no body."""
-
-    meta: Meta
-    status: str = "MISS"
-
-    def fixed_span(self) -> tuple[int, int] | None:
-        return None
-
-    def in_memory(self, start: int, length: int) -> bytes | None:
-        return None
-
-    def sendable_file(self) -> BinaryIO | None:
-        return None
-
-    async def chunks(self, start: int, length: int) -> AsyncIterator[bytes]:
-        return
-        yield b""
-
-    def sent(self, count: int) -> None:
-        pass
-
-    async def __aenter__(self) -> MetaOnly:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        pass
-
-
-class _Flight:
-    def __init__(self, key: str) -> None:
-        loop = asyncio.get_running_loop()
-        self.key = key
-        self.meta_ready: asyncio.Future[Meta] = loop.create_future()
-        self.done: asyncio.Future[Entry | None] = loop.create_future()
-        for fut in (self.meta_ready, self.done):
-            # Waiters may all be gone by the time a flight fails; don't warn about that.
-            fut.add_done_callback(lambda f: f.cancelled() or f.exception())
-        self.task: asyncio.Task[None] | None = None
-        self.staged: Path | None = None
-        self.read_fd: int | None = None  # Tails dup it: valid even after the rename
-        self.written = 0
-        self.progress = asyncio.Event()
-        self.refs = 0
-        self.uncacheable: Fill | None = None
-        self.uncacheable_claimed = False
-
-    def advance(self) -> None:
-        event, self.progress = self.progress, asyncio.Event()
-        event.set()
-
-
-class Tail:
-    """Reads a body that is still being written, at the reader's own pace."""
-
-    status = "MISS"
-
-    def __init__(self, cache: Cache, flight: _Flight, meta: Meta) -> None:
-        self._cache = cache
-        self._flight = flight
-        self.meta = meta
-        assert flight.read_fd is not None
-        self._fd = os.dup(flight.read_fd)
-        self._released = False
-
-    async def chunks(self, start: int = 0, length: int | None = None) -> AsyncIterator[bytes]:
-        flight = self._flight
-        end = self.meta.size if length is None else start + length
-        pos = start
-        while pos < end:
-            event = flight.progress
-            last = min(READ_CHUNK, end - pos) >= self.meta.size - pos
-            if pos < flight.written and not (last and not flight.done.done()):
-                # The final bytes wait for the commit: whoever has read the whole body
-                # can count on the next request being a hit.
-                data = os.pread(self._fd, min(READ_CHUNK, flight.written - pos, end - pos), pos)
-                pos += len(data)
-                yield data
-            elif flight.done.done():
-                flight.done.result()  # raises the fill's failure
-                raise Unavailable("object ended early")
-            else:
-                await event.wait()
-
-    def fixed_span(self) -> tuple[int, int] | None:
-        return None
-
-    def in_memory(self, start: int, length: int) -> bytes | None:
-        return None
-
-    def sendable_file(self) -> BinaryIO | None:
-        return None
-
-    def sent(self, count: int) -> None:
-        pass
-
-    async def wait(self) -> Entry | None:
-        return await asyncio.shield(self._flight.done)
-
-    def release(self) -> None:
-        if not self._released:
-            self._released = True
-            os.close(self._fd)
-            self._cache._release(self._flight)
-
-    async def __aenter__(self) -> Tail:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        self.release()
-
+# How many large bodies one process remembers having checked.
+VERIFIED_MEMORY = 65536
+# A fill that changes hands this often (its fillers keep dying) is given up.
+MAX_TAKEOVERS = 3
 
 Result = Entry | Tail | Passthrough
-# What the web layer can deliver: every result, or only the headers.
-Body = Result | MetaOnly
-Maker = Callable[[], Awaitable[Fill]]
 
 
 class Cache:
     def __init__(
-        self, settings: CacheSettings, *, stale_grace: float = 0.0, memory_size: int = 0
+        self,
+        settings: CacheSettings,
+        *,
+        stale_grace: float = 0.0,
+        memory_size: int = 0,
+        abandon_limit: int = 64 << 20,
+        clock: Callable[[], float] = time.time,
+        busy_timeout: float = BUSY_TIMEOUT,
     ) -> None:
         self.name = settings.name
         self.directory = settings.path
@@ -207,34 +88,42 @@ class Cache:
         self.expires = settings.expires
         self.max_object_size = settings.max_object_size
         self.stale_grace = stale_grace
+        self.clock = clock  # what "idle for `expires`" is measured against
         # Touch an entry's access time at most this often: hits stay read-only in between.
         self.touch_interval = min(settings.expires / 50, 60.0)
-        self.index = Index(self.directory)
-        self.locks = KeyLocks(self.directory / "locks")
+        self.index = Index(self.directory, bound=settings.size, busy_timeout=busy_timeout)
+        self.bodies = Bodies(self.directory)
+        self.staging_dir = self.bodies.staging_dir
+        self.data_dir = self.bodies.data_dir
         self.memory = MemoryTier(memory_size, MEMORY_MAX_ENTRY)
-        self.data_dir = self.directory / "data"
-        self.staging_dir = self.directory / "staging"
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.staging_dir.mkdir(parents=True, exist_ok=True)
-        self._flights: dict[str, _Flight] = {}
+        self._abandon = Abandon(abandon_limit)
+        self._flights: dict[str, Flight] = {}
+        self._verified: OrderedDict[tuple[str, float], None] = OrderedDict()
+        self._verifying: dict[tuple[str, float], asyncio.Future[str]] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._sweeper: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
         self._hits = metrics.CACHE_REQUESTS.labels(self.name, "hit")
         self._misses = metrics.CACHE_REQUESTS.labels(self.name, "miss")
+        self._corrupt = metrics.CACHE_CORRUPT.labels(self.name)
 
     # -- life cycle -----------------------------------------------------------------------
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
-        await asyncio.to_thread(self._clear_dead_staging)
+        await asyncio.to_thread(self._clear_leftovers)
         self.publish_size()
-        self._sweeper = asyncio.create_task(self._sweep_forever(), name=f"sweep-{self.name}")
+        self._tasks.append(asyncio.create_task(self._sweep_forever(), name=f"sweep-{self.name}"))
+
+    def background(self, task: asyncio.Task[None]) -> None:
+        """Tie a task (the scrubber, a reconcile) to this cache's life."""
+        self._tasks.append(task)
 
     async def close(self) -> None:
-        if self._sweeper is not None:
-            self._sweeper.cancel()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
-                await self._sweeper
+                await task
         flights = list(self._flights.values())
         for flight in flights:
             if flight.task is not None:
@@ -245,69 +134,176 @@ class Cache:
                     await flight.task
         self.index.close()
 
+    def _clear_leftovers(self) -> None:
+        """Whatever dead processes left: their fills, their staging files, pending rows."""
+        for fill in self.guarded(self.index.dead_fills, owner.alive):
+            (self.staging_dir / fill.staging).unlink(missing_ok=True)
+        for relative in self.guarded(self.index.pending_files):
+            self.bodies.unlink(relative)
+        self.bodies.clear_dead_staging()
+
+    # -- the index, guarded ---------------------------------------------------------------
+
+    def guarded(self, call: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """An index call whose SQLite failure becomes a 503 (and a damaged index, a new one)."""
+        try:
+            return call(*args, **kwargs)
+        except sqlite3.Error as exc:
+            raise self._index_failure(exc) from exc
+
+    async def guarded_in_thread(self, call: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return await asyncio.to_thread(call, *args, **kwargs)
+        except sqlite3.Error as exc:
+            raise self._index_failure(exc) from exc
+
+    def _index_failure(self, exc: sqlite3.Error) -> CacheUnavailable:
+        kind = "damaged" if is_damage(exc) else "unavailable"
+        metrics.CACHE_ERRORS.labels(self.name, kind).inc()
+        if kind == "damaged":
+            self.index.recover(exc)
+            self.memory.clear()
+            return CacheUnavailable(detail=f"cache {self.name}: index was damaged, rebuilt: {exc}")
+        log.error("cache %s: index unavailable: %s", self.name, exc)
+        return CacheUnavailable(detail=f"cache {self.name}: index unavailable: {exc}")
+
     # -- lookups --------------------------------------------------------------------------
 
-    def lookup(self, key: str, *, stale: bool = False) -> Entry | None:
-        """A complete entry, or None. With `stale`, idle-expired entries count too."""
-        now = time.time()
-        hot = self.memory.get(key)
-        if hot is not None and now - hot.checked < self.memory.recheck:
-            self._touch(key, hot, now)
-            return Entry(key, hot.meta, "HIT", body=hot.body)
-        row = self.index.get(key)
+    async def lookup(
+        self, key: str, *, stale: bool = False, found_status: str = "HIT"
+    ) -> Entry | None:
+        """A complete, verified entry, or None. With `stale`, idle-expired entries count too.
+
+        `found_status` labels a fresh entry (MISS for one that a fill just made).
+        """
+        now = self.clock()
+        hot = self._memory_hit(key, now, found_status)
+        if hot is not None:
+            return hot
+        row = self.guarded(self.index.get, key)
         if row is None:
             self.memory.discard(key)
             return None
         expired = row.accessed < now - self.expires
         if expired and not stale:
             return None
-        meta = Meta.from_json(row.meta)
-        status = "STALE" if expired else "HIT"
-        if hot is not None and hot.stored == row.stored and not expired:
-            hot.checked = now
-            self._touch(key, hot, max(now, row.accessed))
-            return Entry(key, hot.meta, "HIT", body=hot.body)
-        if row.body is not None:
-            entry = Entry(key, meta, status, body=bytes(row.body))
-        else:
-            assert row.file is not None
-            path = self.data_dir / row.file
-            try:
-                fobj = open(path, "rb")  # noqa: SIM115 - the entry owns it until closed
-            except FileNotFoundError:
-                return None
-            if os.fstat(fobj.fileno()).st_size != row.size:
-                # A body cut short (a crash before the disk caught up): never serve it.
-                fobj.close()
-                asyncio.get_running_loop().run_in_executor(None, self._drop, [key])
-                return None
-            entry = Entry(key, meta, status, file=fobj, path=path, pin_dir=self.staging_dir)
-            if row.size <= self.memory.max_entry:
-                entry.body = os.pread(fobj.fileno(), row.size, 0)
-                entry.close()
+        entry = await self._open(row, "STALE" if expired else found_status)
+        if entry is None:
+            return None
         if not expired:
             if entry.body is not None:
-                self.memory.put(key, Remembered(meta, entry.body, row.stored, now, row.accessed))
-            if now - row.accessed > self.touch_interval:
-                asyncio.get_running_loop().run_in_executor(None, self.index.touch, key, now)
+                remembered = Remembered(entry.meta, entry.body, row.stored, now, row.accessed)
+                self.memory.put(key, remembered)
+            self._touch_later(key, row.accessed, now)
         return entry
 
-    def _touch(self, key: str, hot: Remembered, now: float) -> None:
-        """Reads served from memory still count as reads for the shared LRU and idle time."""
+    def _memory_hit(self, key: str, now: float, status: str) -> Entry | None:
+        hot = self.memory.get(key)
+        if hot is None:
+            return None
+        if now - hot.checked >= self.memory.recheck:
+            # Still what the index holds? (Another process may have purged or replaced it.)
+            row = self.guarded(self.index.get, key)
+            if row is None or row.stored != hot.stored or row.accessed < now - self.expires:
+                self.memory.discard(key)
+                return None
+            hot.checked = now
+            hot.touched = max(hot.touched, row.accessed)
         if now - hot.touched > self.touch_interval:
             hot.touched = now
-            asyncio.get_running_loop().run_in_executor(None, self.index.touch, key, now)
+            self._touch_later(key, 0.0, now)
+        return Entry(key, hot.meta, status, body=hot.body)
+
+    def _touch_later(self, key: str, accessed: float, now: float) -> None:
+        """Reads count for the shared LRU and idle time, written off the event loop."""
+        if now - accessed > self.touch_interval and self._loop is not None:
+            self._loop.run_in_executor(None, self.index.touch, key, now)
+
+    async def _open(self, row: Row, status: str) -> Entry | None:
+        """The row's body, checked; None (and the row dropped) when it is missing or damaged."""
+        meta = Meta.from_json(row.meta)
+        if row.body is not None:
+            if not self._intact(row, row.body):
+                return None
+            return Entry(row.key, meta, status, body=row.body)
+        assert row.file is not None
+        path = self.bodies.path(row.file)
+        try:
+            fobj = open(path, "rb", buffering=0)  # noqa: SIM115 - the entry owns it until closed
+        except FileNotFoundError:
+            self._drop(row, "its body file is missing")
+            return None
+        if os.fstat(fobj.fileno()).st_size != row.size:
+            fobj.close()
+            self._drop(row, "its body file has the wrong size")
+            return None
+        if row.size <= MEMORY_MAX_ENTRY:
+            with fobj:
+                body = os.pread(fobj.fileno(), row.size, 0)
+            if not self._intact(row, body):
+                return None
+            return Entry(row.key, meta, status, body=body)
+        if (row.key, row.stored) not in self._verified and not await self._verify(row, fobj):
+            fobj.close()
+            return None
+        return Entry(row.key, meta, status, file=fobj, path=path, pin_dir=self.staging_dir)
+
+    async def _verify(self, row: Row, fobj: BinaryIO) -> bool:
+        """Check a large body once, however many requests ask for it at the same moment."""
+        key = (row.key, row.stored)
+        pending = self._verifying.get(key)
+        if pending is None:
+            pending = asyncio.ensure_future(
+                asyncio.to_thread(checksum.of_file, os.dup(fobj.fileno()), row.size, True)
+            )
+            self._verifying[key] = pending
+            pending.add_done_callback(lambda _: self._verifying.pop(key, None))
+        actual = await asyncio.shield(pending)
+        if not self._matches(row, actual):
+            return False
+        self._remember_verified(row)
+        return True
+
+    def _intact(self, row: Row, body: bytes) -> bool:
+        return self._matches(row, checksum.of_bytes(body))
+
+    def _matches(self, row: Row, actual: str) -> bool:
+        if row.checksum is None:  # made before checksums existed: trust it once, then know
+            self.index.set_checksum(row.key, row.stored, actual)
+            return True
+        if actual == row.checksum:
+            return True
+        self._corrupt.inc()
+        self._drop(row, "its body does not match its checksum")
+        return False
+
+    def _remember_verified(self, row: Row) -> None:
+        self._verified[(row.key, row.stored)] = None
+        if len(self._verified) > VERIFIED_MEMORY:
+            self._verified.popitem(last=False)
+
+    def _drop(self, row: Row, why: str) -> None:
+        """A broken entry is a miss: forget it (only if it is still the one we read)."""
+        log.warning("cache %s: dropping %s: %s", self.name, row.key, why)
+        self.memory.discard(row.key)
+        with contextlib.suppress(CacheUnavailable):
+            removed = self.guarded(self.index.remove_entry, row.key, row.stored, self.unlink_body)
+            self.after_removal(removed, "corrupt")
+
+    def record(self, *, hit: bool) -> None:
+        (self._hits if hit else self._misses).inc()
+
+    def filling(self, key: str) -> bool:
+        """Whether a fill of `key` is in flight, in this process or another."""
+        return key in self._flights or self.guarded(self.index.fill_of, key) is not None
 
     async def get(self, key: str, source: str, make: Maker) -> Result:
         """The entry for `key`, making it (once, however many ask) when missing."""
-        entry = self.lookup(key)
+        entry = await self.lookup(key)
         self.record(hit=entry is not None)
         if entry is not None:
             return entry
         return await self.fill(key, source, make)
-
-    def record(self, *, hit: bool) -> None:
-        (self._hits if hit else self._misses).inc()
 
     async def get_entry(self, key: str, source: str, make: Maker) -> Entry | Passthrough:
         """Like `get`, but waits for a streamed body to be complete in the cache."""
@@ -316,208 +312,311 @@ class Cache:
             return result
         async with result:
             await result.wait()
-        entry = self.lookup(key)
-        if entry is None:
-            # Evicted or expired in the instant since it was written: rare, so just refill.
-            return await self.get_entry(key, source, make)
-        entry.status = "MISS"
+            # The committed file, by the tail's own descriptor: no eviction can take it now.
+            return await self._reopen_committed(key, result)
+
+    async def _reopen_committed(self, key: str, tail: Tail) -> Entry | Passthrough:
+        entry = await self.lookup(key, found_status="MISS")
+        if entry is None:  # evicted or purged in the instant since: say so, never loop
+            raise CacheUnavailable(detail=f"cache {self.name}: {key} vanished after its fill")
         return entry
 
     async def fill(self, key: str, source: str, make: Maker) -> Result:
+        """Join the fill of `key` in this process, or start it."""
         flight = self._flights.get(key)
         if flight is None:
-            flight = _Flight(key)
+            flight = Flight(key, self._abandon, self.staging_dir)
             self._flights[key] = flight
-            flight.task = asyncio.create_task(self._run(flight, source, make))
-        flight.refs += 1
-        entry: Entry | None = None
+            task = asyncio.create_task(self._run(flight, source, make), name=f"fill-{self.name}")
+            flight.task = task
+            flight.on_idle = lambda: self._idle(flight)
         try:
-            meta = await asyncio.shield(flight.meta_ready)
-            if flight.uncacheable is None and flight.staged is not None and not flight.done.done():
-                # Still being written, so its read_fd is still open: tail it.
-                return Tail(self, flight, meta)  # the Tail now holds this reference
-            if flight.uncacheable is None:
-                entry = await asyncio.shield(flight.done)
-        except BaseException:
-            self._release(flight)
-            raise
-        self._release(flight)
-        if entry is None:
-            return await self._passthrough(flight, make)
-        if entry.body is not None:
-            return Entry(key, entry.meta, "MISS", body=entry.body)
-        reopened = self.lookup(key)
-        if reopened is None:
-            return await self.fill(key, source, make)  # evicted in that instant: make it again
-        reopened.status = "MISS"
-        return reopened
+            return await flight.join()
+        except HandoffTaken:
+            # The uncacheable stream went to another request: this one reads on its own.
+            return await self._passthrough(key, make)
 
-    async def _passthrough(self, flight: _Flight, make: Maker) -> Passthrough | Entry:
-        fill = flight.uncacheable
-        assert fill is not None
-        if flight.uncacheable_claimed:
-            fill = await make()
-        flight.uncacheable_claimed = True
+    def _idle(self, flight: Flight) -> None:
+        """Nobody here wants the fill any more: stop it, unless another worker follows it."""
+        fill = self.guarded(self.index.fill_of, flight.key)
+        if fill is not None and fill.owner == owner.me() and fill.readers > 0:
+            return
+        if flight.task is not None:
+            flight.task.cancel()
+
+    async def _passthrough(self, key: str, make: Maker) -> Result:
+        fill = await make()
         if fill.body is not None:
-            return Entry(flight.key, fill.meta, "MISS", body=fill.body)
+            return Entry(key, fill.meta, "MISS", body=fill.body)
         assert fill.stream is not None
         return Passthrough(fill.meta, fill.stream)
 
-    def _release(self, flight: _Flight) -> None:
-        flight.refs -= 1
-        if flight.refs <= 0 and not flight.done.done() and flight.task is not None:
-            # Nobody is waiting any more: stop the work, leave nothing behind.
-            flight.task.cancel()
-
     # -- making entries -------------------------------------------------------------------
 
-    async def _run(self, flight: _Flight, source: str, make: Maker) -> None:
+    async def _run(self, flight: Flight, source: str, make: Maker) -> None:
         try:
-            async with self.locks.hold(flight.key):
-                await self._make_unless_made(flight, source, make)
-        except BaseException as exc:
-            for fut in (flight.meta_ready, flight.done):
-                if not fut.done():
-                    if isinstance(exc, asyncio.CancelledError):
-                        fut.cancel()
-                    else:
-                        fut.set_exception(exc)
-            if not isinstance(exc, Exception):
-                raise
+            await self._claim_and_make(flight, source, make)
+        except asyncio.CancelledError:
+            flight.move(Failed(EndedEarly("the fill was stopped")))
+            raise
+        except Exception as exc:
+            flight.move(Failed(exc))
         finally:
-            flight.advance()
             if self._flights.get(flight.key) is flight:
                 del self._flights[flight.key]
-            if flight.read_fd is not None:
-                os.close(flight.read_fd)
-                flight.read_fd = None
-            if flight.staged is not None:
-                unlink_quietly(flight.staged)  # gone already when committed
+            flight.finish()
 
-    async def _make_unless_made(self, flight: _Flight, source: str, make: Maker) -> None:
-        """Make the entry, unless another process did while this one waited for the lock."""
-        row = self.index.get(flight.key)
-        if row is not None and row.accessed >= time.time() - self.expires:
-            meta = Meta.from_json(row.meta)
-            body = None if row.body is None else bytes(row.body)
-            flight.meta_ready.set_result(meta)
-            flight.done.set_result(Entry(flight.key, meta, "MISS", body=body))
+    async def _claim_and_make(self, flight: Flight, source: str, make: Maker) -> None:
+        key = flight.key
+        for _ in range(MAX_TAKEOVERS):
+            staged = self.bodies.staging_path()
+            claim = await self.guarded_in_thread(
+                self.index.claim_fill, key, staged.name, owner.me(), owner.alive
+            )
+            if claim is False:
+                await self._commit_found(flight)
+                return
+            if isinstance(claim, FillRow):
+                if await self._follow(flight, claim):
+                    return
+                continue  # the other fill ended without an entry: claim it ourselves
+            try:
+                await self._make(flight, source, make, staged)
+            except BaseException:
+                self._abandon_claim(key, staged)
+                raise
             return
+        raise Unavailable(f"cache {self.name}: every fill of {key} ended early")
+
+    def _abandon_claim(self, key: str, staged: Path) -> None:
+        staged.unlink(missing_ok=True)
+        if self._loop is not None:
+            # Not awaited: this runs while a cancellation unwinds.
+            self._loop.run_in_executor(None, self._forget_fill, key)
+
+    def _forget_fill(self, key: str) -> None:
+        with contextlib.suppress(sqlite3.Error):
+            self.index.abandon_fill(key, owner.me(), unless_read=False)
+
+    async def _commit_found(self, flight: Flight) -> None:
+        """The entry was made elsewhere since the lookup: hand it to the waiters."""
+        entry = await self.lookup(flight.key, found_status="MISS")
+        if entry is None:
+            raise Unavailable(f"cache {self.name}: {flight.key} vanished after its fill")
+        flight.move(self._committed_of(entry))
+        entry.close()
+
+    def _committed_of(self, entry: Entry) -> Committed:
+        if entry.body is not None:
+            return Committed(entry.meta, body=entry.body)
+        assert entry.file is not None
+        return Committed(entry.meta, fd=os.dup(entry.file.fileno()), path=entry.path)
+
+    async def _follow(self, flight: Flight, fill: FillRow) -> bool:
+        """Tail another worker's fill; False when it ended without an entry."""
+        known = await wait_for_meta(self.index, fill)
+        if known is None or known.meta is None:
+            return await self._found_after(flight)
+        meta = Meta.from_json(known.meta)
+        try:
+            fd = os.open(self.staging_dir / known.staging, os.O_RDONLY | os.O_CLOEXEC)
+        except FileNotFoundError:  # committed (renamed) or abandoned in the meantime
+            return await self._found_after(flight)
+        await self.guarded_in_thread(self.index.add_reader, flight.key, 1)
+        try:
+            remote = RemoteGrowth(self.index, known, fd, meta.size)
+            # This process's readers wait on the flight; only this loop polls the index.
+            mirror = LocalGrowth(flight)
+            flight.move(Streaming(meta, fd, mirror))
+            while not remote.committed() and remote.failed() is None:
+                await remote.changed()
+                mirror.bytes = remote.written()
+                flight.progressed()
+            failure = remote.failed()
+            if failure is not None:
+                flight.move(Failed(failure))
+                return True
+            row = self.guarded(self.index.get, flight.key)
+            path = self.bodies.path(row.file) if row is not None and row.file else None
+            flight.move(Committed(meta, fd=os.dup(fd), path=path))
+            return True
+        finally:
+            if self._loop is not None:
+                self._loop.run_in_executor(None, self._drop_reader, flight.key)
+
+    def _drop_reader(self, key: str) -> None:
+        with contextlib.suppress(sqlite3.Error):
+            self.index.add_reader(key, -1)
+
+    async def _found_after(self, flight: Flight) -> bool:
+        entry = await self.lookup(flight.key, found_status="MISS")
+        if entry is None:
+            return False
+        flight.move(self._committed_of(entry))
+        entry.close()
+        return True
+
+    async def _make(self, flight: Flight, source: str, make: Maker, staged: Path) -> None:
         fill = await make()
         if fill.body is not None:
-            flight.meta_ready.set_result(fill.meta)
-            entry = await asyncio.to_thread(self._store_bytes, flight.key, source, fill)
-            flight.done.set_result(entry)
+            flight.move(await asyncio.to_thread(self._store_bytes, flight.key, source, fill))
+            return
+        if fill.file is not None:
+            flight.move(
+                await asyncio.to_thread(self._store_file, flight.key, source, fill.meta, fill.file)
+            )
             return
         assert fill.stream is not None
         if not 0 <= fill.meta.size <= self.max_object_size:
-            flight.uncacheable = fill  # the stream now belongs to whoever claims it
-            flight.meta_ready.set_result(fill.meta)
-            flight.done.set_result(None)
+            flight.move(Handoff(fill))  # the stream now belongs to whoever takes it
             return
         try:
-            await self._stream_to_staging(flight, source, fill)
+            await self._stream_to_staging(flight, source, fill, staged)
         finally:
             await fill.stream.aclose()
 
-    async def _stream_to_staging(self, flight: _Flight, source: str, fill: Fill) -> None:
+    async def _stream_to_staging(
+        self, flight: Flight, source: str, fill: Fill, staged: Path
+    ) -> None:
         assert fill.stream is not None
-        flight.staged = self._staging_path()
-        fd = os.open(flight.staged, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
-        flight.read_fd = os.open(flight.staged, os.O_RDONLY | os.O_CLOEXEC)
+        size = fill.meta.size
+        fd = os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        growth = LocalGrowth(flight)
+        hasher = checksum.Hasher()
         try:
-            flight.meta_ready.set_result(fill.meta)
+            read_fd = os.open(staged, os.O_RDONLY | os.O_CLOEXEC)
+            flight.move(Streaming(fill.meta, read_fd, growth))
+            # Other workers asking for this key can follow from now on.
+            await self.guarded_in_thread(
+                self.index.set_fill_meta, flight.key, owner.me(), fill.meta.to_json()
+            )
             async for chunk in fill.stream:
-                await asyncio.to_thread(_write_all, fd, chunk)
-                flight.written += len(chunk)
-                if flight.written > fill.meta.size:
+                if growth.bytes + len(chunk) > size:
                     raise Unavailable("object grew while being read")
-                flight.advance()
+                await asyncio.to_thread(write_all, fd, chunk)
+                hasher.update(chunk)
+                growth.bytes += len(chunk)
+                flight.progressed()
         finally:
             os.close(fd)
-        if flight.written != fill.meta.size:
-            raise Unavailable(f"object ended after {flight.written} of {fill.meta.size} bytes")
-        entry = await asyncio.to_thread(
-            self._commit_file, flight.key, source, fill.meta, flight.staged
+        if growth.bytes != size:
+            raise Unavailable(f"object ended after {growth.bytes} of {size} bytes")
+        committed = await asyncio.to_thread(
+            self._store_file, flight.key, source, fill.meta, staged, hasher.hexdigest()
         )
-        flight.done.set_result(entry)
+        flight.move(committed)
 
-    def _staging_path(self) -> Path:
-        return self.staging_dir / f"{os.getpid()}.{secrets.token_hex(8)}"
-
-    def _store_bytes(self, key: str, source: str, fill: Fill) -> Entry:
+    def _store_bytes(self, key: str, source: str, fill: Fill) -> Committed:
+        """Runs in a thread. Small bodies live in the index, others in a file."""
         assert fill.body is not None
-        if len(fill.body) > self.max_object_size:
-            return Entry(key, fill.meta, "MISS", body=fill.body)
-        if len(fill.body) < INLINE_LIMIT:
-            removed = self.index.put(
-                key, source, None, fill.body, len(fill.body), fill.meta.to_json(), self.bound
-            )
-            self._after_removal(removed, "evicted")
-            return Entry(key, fill.meta, "MISS", body=fill.body)
-        staged = self._staging_path()
+        body = fill.body
+        if len(body) > self.max_object_size:
+            self._forget_fill(key)
+            return Committed(fill.meta, body=body)  # handed out, never stored
+        digest = checksum.of_bytes(body)
+        if len(body) < INLINE_LIMIT:
+            removed = self.guarded(
+                self.index.put, key, source, None, body, len(body), digest,
+                fill.meta.to_json(), self.unlink_body, ready=True,
+            )  # fmt: skip
+            self.after_removal(removed, "evicted", replaced=key)
+            return Committed(fill.meta, body=body)
+        staged = self.bodies.staging_path("body")
         try:
             with open(staged, "xb") as out:
-                out.write(fill.body)
-            entry = self._commit_file(key, source, fill.meta, staged)
+                out.write(body)
+            committed = self._store_file(key, source, fill.meta, staged, digest)
         finally:
-            unlink_quietly(staged)
-        entry.body = fill.body
-        return entry
+            staged.unlink(missing_ok=True)
+        if committed.fd is not None:
+            os.close(committed.fd)
+        return Committed(fill.meta, body=body)
 
-    def _commit_file(self, key: str, source: str, meta: Meta, staged: Path) -> Entry:
-        digest = hashlib.sha256(key.encode()).hexdigest()
-        relative = f"{digest[:2]}/{digest[2:4]}/{digest[4:]}.{secrets.token_hex(4)}"
-        target = self.data_dir / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        size = os.stat(staged).st_size
-        os.rename(staged, target)
+    def _store_file(
+        self, key: str, source: str, meta: Meta, staged: Path, digest: str | None = None
+    ) -> Committed:
+        """Runs in a thread: a pending row, the rename into `data/`, then the row made ready.
+
+        The returned descriptor is the committed file's, whatever happens to its name later.
+        """
+        fd = os.open(staged, os.O_RDONLY | os.O_CLOEXEC)
         try:
-            removed = self.index.put(key, source, relative, None, size, meta.to_json(), self.bound)
+            size = os.fstat(fd).st_size
+            if digest is None:
+                digest = checksum.of_file(fd, size)
+            if size > self.max_object_size:
+                # Handed out through the descriptor, never stored.
+                self._forget_fill(key)
+                staged.unlink(missing_ok=True)
+                return Committed(meta, fd=fd, path=None)
+            relative = self.bodies.relative_name(key)
+            removed = self.guarded(
+                self.index.put, key, source, relative, None, size, digest, meta.to_json(),
+                self.unlink_body, ready=False,
+            )  # fmt: skip
+            target = self.bodies.move_in(staged, relative)
+            if not self.guarded(self.index.make_ready, key):
+                self.bodies.unlink(relative)  # taken over while we committed: not ours now
+            self.after_removal(removed, "evicted", replaced=key)
         except BaseException:
-            unlink_quietly(target)
+            os.close(fd)
             raise
-        self._after_removal(removed, "evicted", replaced=key)
-        return Entry(key, meta, "MISS", path=target)
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._just_written, key)
+        return Committed(meta, fd=fd, path=target)
+
+    def _just_written(self, key: str) -> None:
+        """A body this process wrote and hashed needs no check before its first serve."""
+        row = self.index.get(key)
+        if row is not None:
+            self._remember_verified(row)
 
     # -- removal --------------------------------------------------------------------------
 
-    def _after_removal(
+    def unlink_body(self, item: Removed) -> None:
+        self.bodies.unlink(item.file)
+
+    def after_removal(
         self, removed: list[Removed], reason: str, replaced: str | None = None
     ) -> None:
         if removed and self._loop is not None:
             # May run in a worker thread: the memory tier belongs to the event loop.
             self._loop.call_soon_threadsafe(self._forget, [item.key for item in removed])
         for item in removed:
-            if item.file:
-                unlink_quietly(self.data_dir / item.file)
             if item.key != replaced:
                 metrics.CACHE_EVICTIONS.labels(self.name, reason).inc()
-        self.publish_size()
+        if removed:
+            self.publish_size()
 
     def _forget(self, keys: list[str]) -> None:
         for key in keys:
             self.memory.discard(key)
 
-    def _drop(self, keys: list[str]) -> None:
-        self._after_removal(self.index.remove_keys(keys), "corrupt")
-
     def purge_prefix(self, prefix: str) -> int:
-        """Remove every entry whose source starts with `prefix`; returns how many."""
-        removed = self.index.remove_source_prefix(prefix)
-        self._after_removal(removed, "purged")
-        return len(removed)
+        """Remove every entry whose source starts with `prefix`; returns how many.
+
+        In batches, each its own short transaction, so hits and fills keep flowing.
+        """
+        count = 0
+        while True:
+            removed = self.guarded(self.index.remove_source_batch, prefix, self.unlink_body)
+            self.after_removal(removed, "purged")
+            count += len(removed)
+            if not removed:
+                return count
 
     def sweep(self) -> int:
         """Drop entries idle past `expires` (+ the stale grace); returns how many."""
         count = 0
-        before = time.time() - self.expires - self.stale_grace
+        before = self.clock() - self.expires - self.stale_grace
         while True:
-            removed = self.index.remove_idle(before)
-            self._after_removal(removed, "expired")
+            removed = self.guarded(self.index.remove_idle, before, self.unlink_body)
+            self.after_removal(removed, "expired")
             count += len(removed)
-            if len(removed) < 500:
-                return count
+            if not removed:
+                break
+        self.guarded(self.index.upkeep)
+        return count
 
     async def _sweep_forever(self) -> None:
         interval = max(0.2, min(self.expires / 10, 60.0))
@@ -529,40 +628,18 @@ class Cache:
                 log.exception("sweeping cache %s failed", self.name)
 
     def publish_size(self) -> None:
-        size, entries = self.index.totals()
-        metrics.CACHE_SIZE.labels(self.name).set(size)
-        metrics.CACHE_ENTRIES.labels(self.name).set(entries)
+        with contextlib.suppress(CacheUnavailable):
+            totals = self.guarded(self.index.totals)
+            metrics.CACHE_SIZE.labels(self.name).set(totals.body_bytes)
+            metrics.CACHE_ENTRIES.labels(self.name).set(totals.entries)
 
     def stats(self) -> dict[str, Any]:
-        size, entries = self.index.totals()
+        totals = self.guarded(self.index.totals)
         return {
             "cache": self.name,
-            "entries": entries,
-            "bytes": size,
+            "entries": totals.entries,
+            "bytes": totals.body_bytes,
+            "index_bytes": self.index.disk_bytes(),
             "bound": self.bound,
-            "oldest_access": self.index.oldest_access(),
+            "oldest_access": self.guarded(self.index.oldest_access),
         }
-
-    def _clear_dead_staging(self) -> None:
-        """Staging files of processes that no longer run are leftovers of a crash."""
-        for path in self.staging_dir.iterdir():
-            pid_text = path.name.split(".", 1)[0]
-            if not pid_text.isdigit() or not _alive(int(pid_text)) or int(pid_text) == os.getpid():
-                unlink_quietly(path)
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        written = os.write(fd, view)
-        view = view[written:]
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

@@ -1,4 +1,9 @@
-"""What a cache holds and hands out: metadata, and a body in memory or in a file."""
+"""What a cache holds and hands out: metadata, and a complete body in memory or in a file.
+
+Every result a cache hands out (`Entry` here, the growing bodies in `tail`, `Passthrough`
+and `MetaOnly` in `results`) offers its bytes the same ways, so the web layer delivers any
+of them without asking which it is: `in_memory`, `sendable_file`, or `chunks`.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +17,9 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from proxy.blob import Blob
+from proxy.cache import owner
+
+READ_CHUNK = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -30,13 +38,16 @@ class Meta:
         return cls(**data)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Entry:
-    """A complete body: `body` in memory, or `file` open on disk (closed by `close`)."""
+    """A complete, verified body: `body` in memory, or `file` open on disk (closed by `close`).
+
+    `status` (HIT, MISS or STALE, for X-Cache-Status) is decided where the entry is made.
+    """
 
     key: str
     meta: Meta
-    status: str  # HIT, MISS or STALE, for X-Cache-Status
+    status: str
     body: bytes | None = None
     file: BinaryIO | None = None
     path: Path | None = None
@@ -57,12 +68,22 @@ class Entry:
 
     async def chunks(self, start: int, length: int) -> AsyncIterator[bytes]:
         data = self.in_memory(start, length)
-        if data is None:
-            assert self.file is not None
-            data = await asyncio.to_thread(os.pread, self.file.fileno(), length, start)
-        yield data
+        if data is not None:
+            yield data
+            return
+        assert self.file is not None
+        fd, end = self.file.fileno(), start + length
+        while start < end:
+            data = await asyncio.to_thread(os.pread, fd, min(READ_CHUNK, end - start), start)
+            if not data:
+                raise OSError(f"cache body of {self.key} ended early")
+            start += len(data)
+            yield data
 
     def sent(self, count: int) -> None:
+        pass
+
+    def finish_in_background(self) -> None:
         pass
 
     def read_all(self) -> bytes:
@@ -78,6 +99,11 @@ class Entry:
         assert self.file is not None
         return os.pread(self.file.fileno(), size, 0)
 
+    def with_content_type(self, content_type: str) -> Entry:
+        """The same body under another type; the copy owns the open file from now on."""
+        meta = Meta(content_type, self.meta.etag, self.meta.last_modified, self.meta.size)
+        return Entry(self.key, meta, self.status, self.body, self.file, self.path, self.pin_dir)
+
     def blob(self, pinned: Path | None = None) -> Blob:
         """The body as a decoder opens it: in memory, or by `pinned` (see `pinned`)."""
         if self.body is not None:
@@ -88,15 +114,15 @@ class Entry:
 
     @contextlib.asynccontextmanager
     async def pinned(self) -> AsyncIterator[Path | None]:
-        """A private name for the body file while a worker thread opens it by path.
+        """A private name for the body file while a worker process opens it by path.
 
         Eviction or a purge removes the entry's own name at any time; a hard link of our own
         keeps the bytes reachable for the render. None for a body in memory.
         """
-        if self.path is None or self.pin_dir is None:
+        if self.pin_dir is None or (self.path is None and self.file is None):
             yield self.path
             return
-        link = self.pin_dir / f"{os.getpid()}.pin.{secrets.token_hex(8)}"
+        link = self.pin_dir / f"{owner.me()}.pin.{secrets.token_hex(8)}"
         await asyncio.to_thread(self._pin, link)
         try:
             yield link
@@ -105,8 +131,9 @@ class Entry:
                 os.unlink(link)
 
     def _pin(self, link: Path) -> None:
-        assert self.path is not None
         try:
+            if self.path is None:
+                raise FileNotFoundError("a body handed out without a name")
             os.link(self.path, link)
         except FileNotFoundError:
             if self.file is None:
@@ -114,14 +141,13 @@ class Entry:
             # Evicted since the lookup: copy it out through the descriptor still open.
             with open(link, "xb") as out:
                 offset = 0
-                while chunk := os.pread(self.file.fileno(), 1 << 20, offset):
+                while chunk := os.pread(self.file.fileno(), READ_CHUNK, offset):
                     out.write(chunk)
                     offset += len(chunk)
 
     def close(self) -> None:
         if self.file is not None:
             self.file.close()
-            self.file = None
 
     async def __aenter__(self) -> Entry:
         return self

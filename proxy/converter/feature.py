@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import hashlib
 import io
 import time
@@ -62,7 +61,7 @@ class ImageConverter:
     async def entry(self, ref: SourceRef) -> Entry:
         key = ref.canonical()
         if ref.converter == refs.CONVERT:
-            cached = self.cache.lookup(key)
+            cached = await self.cache.lookup(key)
             if cached is not None:
                 self.cache.record(hit=True)
                 return cached
@@ -87,8 +86,7 @@ class ImageConverter:
             original.close()
             raise
         if detected.browser_viewable and refs.format_of(ref) in (None, detected.kind):
-            meta = dataclasses.replace(original.meta, content_type=detected.mime)
-            return dataclasses.replace(original, meta=meta)
+            return original.with_content_type(detected.mime)
         original.close()
         return None
 

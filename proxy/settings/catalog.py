@@ -93,6 +93,28 @@ SETTINGS: tuple[Setting, ...] = (
         "per-process memory tier for hot entries up to 256k (0 turns it off)",
     ),
     Setting(
+        "CACHE_RANGE_FILL_SIZE",
+        "4m",
+        k.size("0", "1024t"),
+        "a Range request of an uncached object joins the fill of the whole object when the "
+        "object is at most this large, or the range starts within this many bytes; else it is "
+        "a ranged read of its own",
+    ),
+    Setting(
+        "CACHE_ABANDONED_FILL_LIMIT",
+        "64m",
+        k.size("0", "1024t"),
+        "a fill whose clients all left (or that a 304 answered) is finished anyway when at most "
+        "this much of it remains and it is more than half done or was asked to finish",
+    ),
+    Setting(
+        "CACHE_SCRUB_RATE",
+        "8m",
+        k.size("0", "64g"),
+        "bytes per second the scrubber reads to check cached bodies against their checksums "
+        "(0 turns it off)",
+    ),
+    Setting(
         "CACHE_STALE_GRACE",
         "1d",
         k.duration("0s", "10y"),

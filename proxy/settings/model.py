@@ -65,6 +65,9 @@ class Settings:
     caches: Mapping[str, CacheSettings]
     stale_grace: float
     memory_cache_size: int
+    range_fill_size: int
+    abandoned_fill_limit: int
+    scrub_rate: int
     cache_control: str
     shutdown_timeout: float
     request_timeout: float

@@ -132,6 +132,8 @@ async def respond(
     if extra_headers:
         headers.update(extra_headers)
     if is_not_modified(request, meta):
+        # The client has the body; the cache should too, so the next request is a hit.
+        result.finish_in_background()
         return web.Response(status=304, headers=headers)
     headers["Content-Type"] = meta.content_type
     headers["Accept-Ranges"] = "bytes"

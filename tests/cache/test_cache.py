@@ -1,72 +1,24 @@
+"""The cache facade: fills, single flight, bounds, expiry, and never serving a broken body."""
+
 import asyncio
 import os
-import signal
-import subprocess
-import sys
-import textwrap
-import time
-from pathlib import Path
+import sqlite3
 
 import pytest
 
-from proxy.cache import Cache, Entry, Fill, Meta, Passthrough, Tail
-from proxy.settings import CacheSettings
-from proxy.storage.base import ObjectInfo, ObjectStream
+from proxy.cache import Cache, Fill, Passthrough, Tail
+from proxy.errors import CacheUnavailable
 from proxy.storage.errors import Unavailable
-
-
-def settings(path: Path, size: int = 1 << 20, expires: float = 3600, max_object: int | None = None):
-    return CacheSettings("storage", path, size, expires, max_object or size)
-
-
-def meta(size: int, etag: str = "e1") -> Meta:
-    return Meta("application/octet-stream", etag, 1_700_000_000.0, size)
-
-
-def stream_of(body: bytes, chunk: int = 4096, fail_at: int | None = None, size: int | None = None):
-    info = ObjectInfo("b", "k", len(body) if size is None else size, None, "e1", 0.0)
-
-    async def chunks():
-        for i in range(0, len(body), chunk):
-            if fail_at is not None and i >= fail_at:
-                raise Unavailable("connection reset")
-            await asyncio.sleep(0)
-            yield body[i : i + chunk]
-
-    async def close():
-        pass
-
-    return ObjectStream(info, chunks(), close)
-
-
-def stream_maker(body: bytes, calls: list[int] | None = None, **kw):
-    async def make() -> Fill:
-        if calls is not None:
-            calls.append(1)
-        s = stream_of(body, **kw)
-        return Fill(meta(s.info.size), stream=s)
-
-    return make
-
-
-def bytes_maker(body: bytes, calls: list[int] | None = None):
-    async def make() -> Fill:
-        if calls is not None:
-            calls.append(1)
-        await asyncio.sleep(0.01)
-        return Fill(meta(len(body)), body=body)
-
-    return make
-
-
-async def consume(result) -> bytes:
-    async with result:
-        if isinstance(result, Tail):
-            return b"".join([c async for c in result.chunks()])
-        if isinstance(result, Passthrough):
-            return b"".join([c async for c in result.stream])
-        assert isinstance(result, Entry)
-        return result.read_all()
+from tests.cache.helpers import (
+    Gate,
+    body_files,
+    bytes_maker,
+    consume,
+    fill_and_read,
+    meta,
+    settings,
+    stream_maker,
+)
 
 
 @pytest.fixture
@@ -77,12 +29,22 @@ async def cache(tmp_path):
     await c.close()
 
 
+class Clock:
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def __call__(self) -> float:
+        import time
+
+        return time.time() + self.offset
+
+
 async def test_a_streamed_miss_is_cached_and_then_hit(cache):
     body = os.urandom(100_000)
     first = await cache.get("k", "b/k", stream_maker(body))
-    assert isinstance(first, Tail)
+    assert isinstance(first, Tail) and first.status == "MISS"
     assert await consume(first) == body
-    hit = cache.lookup("k")
+    hit = await cache.lookup("k")
     assert hit is not None and hit.status == "HIT"
     assert await consume(hit) == body
 
@@ -91,10 +53,8 @@ async def test_small_bodies_live_inline_and_large_ones_on_disk(cache):
     small, large = b"s" * 100, os.urandom(50_000)
     await consume(await cache.get("small", "b/small", bytes_maker(small)))
     await consume(await cache.get("large", "b/large", bytes_maker(large)))
-    assert cache.lookup("small").body == small
-    entry = cache.lookup("large")
-    assert entry.path is not None and entry.path.read_bytes() == large
-    entry.close()
+    assert (await cache.lookup("small")).body == small
+    assert [p.read_bytes() for p in body_files(cache)] == [large]
 
 
 async def test_fifty_concurrent_misses_make_one_read(cache):
@@ -117,7 +77,20 @@ async def test_concurrent_byte_fills_share_one_make(cache):
     assert {await consume(r) for r in results} == {b"x" * 10}
 
 
-async def test_the_bound_holds_after_writing_three_times_it(tmp_path):
+async def test_a_waiter_that_arrives_mid_stream_reads_the_whole_body(cache):
+    body = os.urandom(200_000)
+    gate = Gate(at=100_000)
+    first = await cache.get("k", "b/k", stream_maker(body, gate=gate))
+    reading = asyncio.create_task(consume(first))
+    await gate.reached.wait()  # half of it is written
+    calls: list[int] = []
+    second = await cache.get("k", "b/k", stream_maker(body, calls))
+    gate.opened.set()
+    assert await consume(second) == body and await reading == body
+    assert calls == []
+
+
+async def test_the_bound_covers_bodies_and_index(tmp_path):
     bound = 1 << 20
     cache = Cache(settings(tmp_path / "c", size=bound, max_object=200_000))
     await cache.start()
@@ -125,65 +98,58 @@ async def test_the_bound_holds_after_writing_three_times_it(tmp_path):
         written = 0
         i = 0
         while written < 3 * bound:
-            body = os.urandom(100_000 + i * 1000)
-            await consume(await cache.get(f"k{i}", f"b/k{i}", stream_maker(body)))
+            body = os.urandom(20_000 + i * 997) if i % 3 else os.urandom(4000)
+            await fill_and_read(cache, f"k{i}", body)
             written += len(body)
             i += 1
-            total, _ = cache.index.totals()
-            assert total <= bound
-        on_disk = sum(p.stat().st_size for p in (tmp_path / "c" / "data").rglob("*") if p.is_file())
-        assert on_disk <= bound
-        assert cache.lookup(f"k{i - 1}") is not None  # the newest survives
-        assert cache.lookup("k0") is None  # the oldest went first
+            cache.sweep()  # upkeep measures the index and checkpoints its log
+        on_disk = sum(p.stat().st_size for p in (tmp_path / "c").rglob("*") if p.is_file())
+        assert on_disk <= bound * 1.05  # bodies, index and write-ahead log together
+        assert await cache.lookup(f"k{i - 1}") is not None  # the newest survives
+        assert await cache.lookup("k0") is None  # the oldest went first
+        stats = cache.stats()
+        assert stats["bytes"] + stats["index_bytes"] <= bound * 1.05
     finally:
         await cache.close()
 
 
 async def test_recently_read_entries_outlive_older_ones(tmp_path):
-    cache = Cache(settings(tmp_path / "c", size=350_000, expires=3600))
+    cache = Cache(settings(tmp_path / "c", size=400_000, expires=3600))
     cache.touch_interval = 0
     await cache.start()
     try:
         for name in ("a", "b", "c"):
-            await consume(await cache.get(name, name, stream_maker(os.urandom(100_000))))
-            await asyncio.sleep(0.01)
-        await consume(cache.lookup("a"))  # a is now the most recently used
-        await asyncio.sleep(0.05)
-        await consume(await cache.get("d", "d", stream_maker(os.urandom(100_000))))
-        assert cache.lookup("b") is None
-        assert cache.lookup("a") is not None
+            await fill_and_read(cache, name, os.urandom(100_000))
+        await consume(await cache.lookup("a"))  # a is now the most recently used
+        await asyncio.sleep(0)  # the touch goes to a thread; wait for it below
+        for _ in range(200):
+            row = cache.index.get("a")
+            if row.accessed > cache.index.get("c").accessed:
+                break
+            await asyncio.sleep(0.005)
+        await fill_and_read(cache, "d", os.urandom(100_000))
+        assert await cache.lookup("b") is None
+        assert await cache.lookup("a") is not None
     finally:
         await cache.close()
 
 
 async def test_idle_entries_expire_and_are_swept(tmp_path):
-    cache = Cache(settings(tmp_path / "c", expires=0.3), stale_grace=60)
+    clock = Clock()
+    cache = Cache(settings(tmp_path / "c", expires=60), stale_grace=3600, clock=clock)
     await cache.start()
     try:
         await consume(await cache.get("k", "b/k", bytes_maker(os.urandom(40_000))))
-        assert cache.lookup("k") is not None
-        await asyncio.sleep(0.5)
-        assert cache.lookup("k") is None
-        assert cache.lookup("k", stale=True) is not None  # still on disk for stale-on-error
+        assert await cache.lookup("k") is not None
+        clock.offset = 120  # two minutes of nobody asking
+        assert await cache.lookup("k") is None
+        stale = await cache.lookup("k", stale=True)  # still on disk for stale-on-error
+        assert stale is not None and stale.status == "STALE"
         assert cache.sweep() == 0  # within the stale grace
-        cache.stale_grace = 0
-        cache.sweep()
-        assert cache.lookup("k", stale=True) is None
-        assert not [p for p in (tmp_path / "c" / "data").rglob("*") if p.is_file()]
-    finally:
-        await cache.close()
-
-
-async def test_reads_keep_an_entry_alive(tmp_path):
-    cache = Cache(settings(tmp_path / "c", expires=0.5))
-    await cache.start()
-    try:
-        await consume(await cache.get("k", "b/k", bytes_maker(b"v" * 10)))
-        for _ in range(6):
-            await asyncio.sleep(0.15)
-            entry = cache.lookup("k")
-            assert entry is not None
-            await asyncio.sleep(0.02)  # let the touch land
+        clock.offset = 120 + 3600
+        assert cache.sweep() == 1
+        assert await cache.lookup("k", stale=True) is None
+        assert body_files(cache) == []
     finally:
         await cache.close()
 
@@ -192,12 +158,12 @@ async def test_entries_persist_across_restarts(tmp_path):
     body = os.urandom(80_000)
     first = Cache(settings(tmp_path / "c"))
     await first.start()
-    await consume(await first.get("k", "b/k", stream_maker(body)))
+    await fill_and_read(first, "k", body)
     await first.close()
     second = Cache(settings(tmp_path / "c"))
     await second.start()
     try:
-        entry = second.lookup("k")
+        entry = await second.lookup("k")
         assert entry is not None and await consume(entry) == body
     finally:
         await second.close()
@@ -208,29 +174,28 @@ async def test_a_failed_read_leaves_no_entry(cache):
     result = await cache.get("k", "b/k", stream_maker(body, fail_at=100_000))
     with pytest.raises(Unavailable):
         await consume(result)
-    await asyncio.sleep(0.01)
-    assert cache.lookup("k") is None
+    assert await cache.lookup("k") is None
+    assert cache.index.fill_of("k") is None
     assert not list(cache.staging_dir.iterdir())
 
 
 async def test_a_short_body_leaves_no_entry(cache):
-    body = os.urandom(10_000)
-    result = await cache.get("k", "b/k", stream_maker(body, size=20_000))
+    result = await cache.get("k", "b/k", stream_maker(os.urandom(10_000), size=20_000))
     with pytest.raises(Unavailable):
         await consume(result)
-    assert cache.lookup("k") is None
+    assert await cache.lookup("k") is None
 
 
 async def test_a_failed_make_reaches_every_waiter_and_leaves_nothing(cache):
     async def broken() -> Fill:
-        await asyncio.sleep(0.01)
+        await asyncio.sleep(0)
         raise Unavailable("store down")
 
     results = await asyncio.gather(
         *(cache.get("k", "b/k", broken) for _ in range(5)), return_exceptions=True
     )
     assert all(isinstance(r, Unavailable) for r in results)
-    assert cache.lookup("k") is None
+    assert await cache.lookup("k") is None
 
 
 async def test_large_objects_stream_through_uncached(tmp_path):
@@ -245,26 +210,13 @@ async def test_large_objects_stream_through_uncached(tmp_path):
         assert all(isinstance(r, Passthrough) for r in results)
         assert [await consume(r) for r in results] == [body] * 3
         assert len(calls) == 3  # each stream is its own; nothing written to the cache
-        assert cache.lookup("big") is None
-        assert cache.index.totals() == (0, 0)
+        assert await cache.lookup("big") is None
+        assert cache.index.totals().entries == 0
     finally:
         await cache.close()
 
 
-async def test_a_truncated_body_file_is_never_served(cache):
-    body = os.urandom(60_000)
-    await consume(await cache.get("k", "b/k", stream_maker(body)))
-    entry = cache.lookup("k")
-    path = entry.path
-    entry.close()
-    with open(path, "r+b") as f:
-        f.truncate(1000)  # what a power cut before the data reached the disk could leave
-    assert cache.lookup("k") is None
-    await asyncio.sleep(0.05)
-    assert cache.index.get("k") is None
-
-
-async def test_when_every_waiter_leaves_the_fill_is_cancelled(cache):
+async def test_when_every_waiter_leaves_early_the_fill_is_cancelled(cache):
     started = asyncio.Event()
     release = asyncio.Event()
 
@@ -275,14 +227,46 @@ async def test_when_every_waiter_leaves_the_fill_is_cancelled(cache):
 
     task = asyncio.create_task(cache.get("k", "b/k", slow))
     await started.wait()
+    flight = cache._flights["k"]
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    await asyncio.sleep(0.01)
-    assert "k" not in cache._flights
+    with pytest.raises(asyncio.CancelledError):
+        await flight.task
     release.set()
-    await asyncio.sleep(0.01)
-    assert cache.lookup("k") is None
+    assert await cache.lookup("k") is None
+    assert cache.index.fill_of("k") is None
+
+
+async def test_a_fill_more_than_half_done_is_finished_for_nobody(tmp_path):
+    cache = Cache(settings(tmp_path / "c"), abandon_limit=1 << 20)
+    await cache.start()
+    try:
+        body = os.urandom(200_000)
+        gate = Gate(at=150_000)
+        tail = await cache.get("k", "b/k", stream_maker(body, gate=gate))
+        await gate.reached.wait()
+        flight = cache._flights["k"]
+        tail.release()  # the client hangs up with three quarters of it written
+        gate.opened.set()
+        await flight.task
+        entry = await cache.lookup("k")
+        assert entry is not None and await consume(entry) == body
+    finally:
+        await cache.close()
+
+
+async def test_a_fill_asked_to_finish_outlives_its_last_reader(cache):
+    body = os.urandom(200_000)
+    gate = Gate(at=4096)
+    tail = await cache.get("k", "b/k", stream_maker(body, gate=gate))
+    await gate.reached.wait()
+    flight = cache._flights["k"]
+    tail.finish_in_background()  # what a 304 does: the client has it, the cache should too
+    tail.release()
+    gate.opened.set()
+    await flight.task
+    assert await consume(await cache.lookup("k")) == body
 
 
 async def test_purge_by_source_prefix(cache):
@@ -290,74 +274,97 @@ async def test_purge_by_source_prefix(cache):
     await consume(await cache.get("preview-of-1", "b/photos/1.jpg", bytes_maker(b"p")))
     await consume(await cache.get("b/other/2.jpg", "b/other/2.jpg", bytes_maker(b"2")))
     assert cache.purge_prefix("b/photos/") == 2
-    assert cache.lookup("preview-of-1") is None
-    assert cache.lookup("b/other/2.jpg") is not None
+    assert await cache.lookup("preview-of-1") is None
+    assert await cache.lookup("b/other/2.jpg") is not None
 
 
-def test_a_crash_mid_write_leaves_no_entry(tmp_path):
-    """Kill a process while it streams into the cache; the next start finds nothing half-done."""
-    script = textwrap.dedent(
-        f"""
-        import asyncio, sys
-        sys.path.insert(0, {str(Path(__file__).parent)!r})
-        from test_cache import settings, stream_of, meta
-        from proxy.cache import Cache, Fill
-
-        async def main():
-            cache = Cache(settings(__import__("pathlib").Path({str(tmp_path / "c")!r})))
-            await cache.start()
-            async def make():
-                s = stream_of(b"x" * 400_000, chunk=1000)
-                fast = s._chunks
-                async def slow():
-                    async for c in fast:
-                        await asyncio.sleep(0.002)
-                        yield c
-                s._chunks = slow()
-                return Fill(meta(400_000), stream=s)
-            result = await cache.get("k", "b/k", make)
-            async for chunk in result.chunks():
-                print("writing", flush=True)
-        asyncio.run(main())
-        """
-    )
-    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
-    assert proc.stdout is not None
-    proc.stdout.readline()
-    time.sleep(0.2)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    assert list((tmp_path / "c" / "staging").iterdir())  # the half-written body is there...
-
-    async def reopen() -> None:
-        cache = Cache(settings(tmp_path / "c"))
-        await cache.start()
-        try:
-            assert cache.lookup("k") is None  # ...but it is no entry
-            assert not list(cache.staging_dir.iterdir())  # and the next start clears it
-        finally:
-            await cache.close()
-
-    asyncio.run(reopen())
+# -- nothing broken is ever served -----------------------------------------------------------
 
 
-async def test_the_memory_tier_serves_hot_entries_and_sees_purges(tmp_path):
-    from proxy.cache.index import Index
-
-    cache = Cache(settings(tmp_path / "c"), memory_size=1 << 20)
-    cache.memory.recheck = 0.2
+@pytest.mark.parametrize("size", [500, 60_000, 400_000], ids=["inline", "small file", "large"])
+async def test_a_body_with_a_flipped_byte_is_a_miss_and_comes_again(tmp_path, size):
+    cache = Cache(settings(tmp_path / "c"))
     await cache.start()
     try:
-        body = os.urandom(40_000)
-        await consume(await cache.get("k", "b/k", stream_maker(body)))
-        assert cache.lookup("k").body == body  # read from disk, remembered
-        assert cache.memory.get("k") is not None
-        # Another process (e.g. `cache purge`) drops it from the shared index.
-        other = Index(tmp_path / "c")
-        other.remove_source_prefix("b/")
-        other.close()
-        await asyncio.sleep(0.3)
-        assert cache.lookup("k") is None
-        assert cache.memory.get("k") is None
+        body = os.urandom(size)
+        await consume(await cache.get("k", "b/k", bytes_maker(body)))
+        if size < 16 * 1024:
+            row = cache.index.get("k")
+            with sqlite3.connect(cache.index.path) as db:
+                damaged = bytes([row.body[0] ^ 1]) + row.body[1:]
+                db.execute("UPDATE entries SET body = ? WHERE key = 'k'", (damaged,))
+        else:
+            (path,) = body_files(cache)
+            with open(path, "r+b") as f:
+                f.seek(size // 2)
+                byte = f.read(1)
+                f.seek(size // 2)
+                f.write(bytes([byte[0] ^ 1]))
+        fresh = Cache(settings(tmp_path / "c"))  # a process that has not served it yet
+        await fresh.start()
+        try:
+            assert await fresh.lookup("k") is None
+            calls: list[int] = []
+            again = await fresh.get("k", "b/k", stream_maker(body, calls))
+            assert await consume(again) == body and calls == [1]
+            assert await consume(await fresh.lookup("k")) == body
+        finally:
+            await fresh.close()
     finally:
+        await cache.close()
+
+
+async def test_a_missing_body_file_is_a_miss_not_an_error(cache):
+    body = os.urandom(60_000)
+    await fill_and_read(cache, "k", body)
+    for path in body_files(cache):
+        path.unlink()
+    calls: list[int] = []
+    result = await cache.get("k", "b/k", stream_maker(body, calls))
+    assert await consume(result) == body and calls == [1]
+    entry = await cache.get_entry("k", "b/k", stream_maker(body, calls))
+    assert await consume(entry) == body and calls == [1]
+
+
+async def test_a_truncated_body_file_is_never_served(cache):
+    body = os.urandom(60_000)
+    await fill_and_read(cache, "k", body)
+    (path,) = body_files(cache)
+    with open(path, "r+b") as f:
+        f.truncate(1000)  # what a power cut before the data reached the disk could leave
+    assert await cache.lookup("k") is None
+    assert cache.index.get("k") is None
+
+
+async def test_large_bodies_are_checked_once_per_process(cache):
+    body = os.urandom(400_000)
+    await fill_and_read(cache, "k", body)
+    fresh = Cache(settings(cache.directory))
+    await fresh.start()
+    try:
+        assert await consume(await fresh.lookup("k")) == body  # checked, then remembered
+        (path,) = body_files(fresh)
+        with open(path, "r+b") as f:
+            f.write(b"\0")  # damage after the check: the scrubber's job, not every hit's
+        assert (await fresh.lookup("k")) is not None
+        again = Cache(settings(cache.directory))  # the next process checks again
+        await again.start()
+        assert await again.lookup("k") is None
+        await again.close()
+    finally:
+        await fresh.close()
+
+
+async def test_sqlite_failures_are_503s_not_500s(tmp_path):
+    cache = Cache(settings(tmp_path / "c"), busy_timeout=0.05)
+    await cache.start()
+    locker = sqlite3.connect(cache.index.path, timeout=0)
+    locker.execute("BEGIN EXCLUSIVE")  # another process holds the index, for too long
+    try:
+        with pytest.raises(CacheUnavailable) as err:
+            await cache.get("other", "b/other", bytes_maker(b"x"))
+        assert err.value.status == 503
+    finally:
+        locker.rollback()
+        locker.close()
         await cache.close()

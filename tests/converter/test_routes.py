@@ -134,7 +134,7 @@ async def test_frame_of_a_large_video_reads_only_part_of_it(make_client, make_se
     print(f"read {read} of {len(body)}")
     assert read < len(body) / 4
     svc = client.server.app[SERVICES]
-    assert svc.originals.lookup("abc-public", "videos/big.mp4") is None
+    assert await svc.originals.lookup("abc-public", "videos/big.mp4") is None
 
 
 async def test_concurrent_requests_decode_once(client, put_file):
