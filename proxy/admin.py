@@ -24,14 +24,18 @@ def cache_stats(settings: Settings) -> list[dict[str, Any]]:
 
 
 def format_stats(rows: Iterable[dict[str, Any]]) -> str:
-    lines = [f"{'cache':<16}{'entries':>10}{'size':>14}{'bound':>14}  oldest entry (last read)"]
+    lines = [
+        f"{'cache':<16}{'entries':>10}{'bodies':>14}{'index':>12}{'bound':>14}"
+        "  oldest entry (last read)"
+    ]
     now = time.time()
     for row in rows:
         oldest = row["oldest_access"]
         age = "-" if oldest is None else f"{(now - float(oldest)) / 3600:.1f} h ago"
         lines.append(
-            f"{row['cache']!s:<16}{row['entries']!s:>10}"
-            f"{format_size(float(row['bytes'])):>14}{format_size(float(row['bound'])):>14}  {age}"
+            f"{row['cache']!s:<16}{row['entries']!s:>10}{format_size(float(row['bytes'])):>14}"
+            f"{format_size(float(row['index_bytes'])):>12}{format_size(float(row['bound'])):>14}"
+            f"  {age}"
         )
     return "\n".join(lines)
 

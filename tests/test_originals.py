@@ -33,3 +33,20 @@ async def test_entry_or_meta_never_reads_the_body_of_what_it_cannot_cache(
     assert isinstance(again, Entry) and again.status == "HIT"
     again.close()
     assert await read_metric(client, "proxy_storage_reads_total", provider="http") == reads + 1
+
+
+async def test_a_body_lost_from_the_cache_is_read_again_not_an_error(
+    make_client, make_settings, put_file, data_path
+):
+    body = os.urandom(400_000)
+    put_file("lost.bin", body)
+    client = await make_client(make_settings())
+    assert await (await client.get("/abc-public/lost.bin")).read() == body
+    for path in (data_path / "proxy_cache" / "storage" / "data").rglob("*"):
+        if path.is_file():
+            path.unlink()  # gone from under the index
+    client.server.app[SERVICES].caches.storage.memory.clear()
+    for expected in ("MISS", "HIT"):
+        response = await client.get("/abc-public/lost.bin")
+        assert response.status == 200 and await response.read() == body
+        assert response.headers["X-Cache-Status"] == expected

@@ -92,3 +92,26 @@ def alive(pid: int) -> bool:
         return False
     # An orphan that exited may linger as a zombie until its new parent reaps it.
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def test_four_workers_start_together_on_a_damaged_cache_and_serve(data_path, tmp_path):
+    body = os.urandom(300_000)
+    (data_path / "storage" / "abc-public" / "one.bin").write_bytes(body)
+    env = {"DATA_PATH": str(data_path)}
+    with ServerProcess(env, tmp_path, args=("--workers", "1")) as server:
+        with urllib.request.urlopen(server.base + "/abc-public/one.bin", timeout=10) as answer:
+            assert answer.read() == body
+        server.stop()
+    for name in ("storage", "previews", "image_converter"):
+        index = data_path / "proxy_cache" / name / "index.sqlite"
+        index.write_bytes(index.read_bytes()[:1000])  # a power cut, a bad disk
+    with ServerProcess(env, tmp_path, args=("--workers", "4")) as server:
+        wait_for(lambda: server.listeners() == 4, "all four workers to listen")
+        with urllib.request.urlopen(server.base + "/abc-public/one.bin", timeout=10) as answer:
+            assert answer.read() == body
+            assert answer.headers["X-Cache-Status"] == "MISS"  # the entry comes back
+        output = server.stop()
+    assert "exited with" not in output  # no worker died on the way
+    assert output.count("was damaged") == 3  # once per cache, by whichever worker was first
+    moved = list((data_path / "proxy_cache" / "storage").glob("index.sqlite.damaged-*"))
+    assert len(moved) == 1

@@ -383,16 +383,11 @@ class Cache:
             try:
                 await self._make(flight, source, make, staged)
             except BaseException:
-                self._abandon_claim(key, staged)
+                staged.unlink(missing_ok=True)
+                await _finally_in_thread(self._forget_fill, key)
                 raise
             return
         raise Unavailable(f"cache {self.name}: every fill of {key} ended early")
-
-    def _abandon_claim(self, key: str, staged: Path) -> None:
-        staged.unlink(missing_ok=True)
-        if self._loop is not None:
-            # Not awaited: this runs while a cancellation unwinds.
-            self._loop.run_in_executor(None, self._forget_fill, key)
 
     def _forget_fill(self, key: str) -> None:
         with contextlib.suppress(sqlite3.Error):
@@ -441,8 +436,7 @@ class Cache:
             flight.move(Committed(meta, fd=os.dup(fd), path=path))
             return True
         finally:
-            if self._loop is not None:
-                self._loop.run_in_executor(None, self._drop_reader, flight.key)
+            await _finally_in_thread(self._drop_reader, flight.key)
 
     def _drop_reader(self, key: str) -> None:
         with contextlib.suppress(sqlite3.Error):
@@ -643,3 +637,9 @@ class Cache:
             "bound": self.bound,
             "oldest_access": self.guarded(self.index.oldest_access),
         }
+
+
+async def _finally_in_thread(call: Callable[[str], None], key: str) -> None:
+    """Clean-up that must happen even while a cancellation unwinds (and not on the loop)."""
+    with contextlib.suppress(BaseException):
+        await asyncio.shield(asyncio.to_thread(call, key))

@@ -79,6 +79,7 @@ MIGRATE_1 = (
 INLINE_LIMIT = 16 * 1024
 BUSY_TIMEOUT = 10.0
 BATCH = 500
+UPKEEP_EVERY = 32  # entries written between two checkpoints of the write-ahead log
 CORRUPT = frozenset({"SQLITE_CORRUPT", "SQLITE_NOTADB"})
 
 
@@ -148,6 +149,7 @@ class Index:
         # The WAL is part of the disk the cache may use: keep it a small share of the bound.
         self.wal_limit = max(64 * 1024, min(64 << 20, bound // 32))
         self.overhead = 0  # index bytes beyond the inline bodies, measured by `measure`
+        self._writes = 0
         self._local = threading.local()
         self._generation = 0
         self._inode = 0
@@ -437,6 +439,9 @@ class Index:
             if ready:
                 db.execute("DELETE FROM fills WHERE key = ?", (key,))
             removed += self._evict(db, keep=key, unlink=unlink)
+        self._writes += 1
+        if self._writes % UPKEEP_EVERY == 0:
+            self.upkeep()  # so the index's own share of the bound is measured, not guessed
         return removed
 
     def make_ready(self, key: str) -> bool:
@@ -567,8 +572,10 @@ class Index:
     # -- upkeep -------------------------------------------------------------------------
 
     def measure(self) -> None:
-        """How much of the disk the index itself takes beyond the bodies it holds."""
-        self.overhead = max(0, self.disk_bytes() - self.totals().inline_bytes)
+        """How much of the disk the index itself takes beyond the bodies it holds, with room
+        for the write-ahead log to grow to its limit before the next checkpoint."""
+        main = self.disk_bytes() - _size(f"{self.path}-wal")
+        self.overhead = max(0, main - self.totals().inline_bytes) + self.wal_limit
 
     def upkeep(self) -> None:
         """Keep the index small: checkpoint the WAL, hand freed pages back to the disk."""
@@ -595,6 +602,13 @@ def _recount(db: sqlite3.Connection) -> None:
         " inline_bytes = (SELECT COALESCE(SUM(size), 0) FROM entries WHERE file IS NULL),"
         " entries = (SELECT COUNT(*) FROM entries) WHERE id = 0"
     )
+
+
+def _size(path: str) -> int:
+    try:
+        return os.stat(path).st_size
+    except FileNotFoundError:
+        return 0
 
 
 def unlink_quietly(path: str | os.PathLike[str]) -> None:

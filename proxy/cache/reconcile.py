@@ -23,8 +23,10 @@ from proxy.units import format_size
 
 log = logging.getLogger("proxy.cache")
 
-# A file younger than this is left alone even when no row names it (yet).
-ORPHAN_GRACE = 10.0
+# A file younger than this is left alone even when no row names it: a body is renamed into
+# `data/` only after its (pending) row exists, so this only has to cover the moment between
+# reading a folder's rows and listing the folder.
+ORPHAN_GRACE = 2.0
 # Workers starting together reconcile once: not again within this time.
 RECONCILE_EVERY = 300.0
 

@@ -114,7 +114,7 @@ async def test_the_bound_covers_bodies_and_index(tmp_path):
 
 
 async def test_recently_read_entries_outlive_older_ones(tmp_path):
-    cache = Cache(settings(tmp_path / "c", size=400_000, expires=3600))
+    cache = Cache(settings(tmp_path / "c", size=450_000, expires=3600))
     cache.touch_interval = 0
     await cache.start()
     try:

@@ -165,3 +165,69 @@ async def test_preview_of_cached_source_reads_nothing(store, make_client, jpeg_b
     assert response.headers["Content-Type"] == "image/jpeg"
     assert (await response.read())[:2] == b"\xff\xd8"
     assert await reads(client, store) == before
+
+
+async def test_a_cold_range_is_answered_from_one_read_of_the_whole_object(store, make_client):
+    store.put(KEY, BODY)
+    client = await make_client(store.settings())
+    url = f"/{store.bucket}/{KEY}"
+    before = await reads(client, store)
+    response = await client.get(url, headers={"Range": "bytes=0-99"})
+    assert response.status == 206 and await response.read() == BODY[:100]
+    plain = await client.get(url)
+    assert await plain.read() == BODY
+    assert plain.headers["X-Cache-Status"] in ("HIT", "MISS")  # MISS: still being finished
+    again = await client.get(url)
+    assert again.headers["X-Cache-Status"] == "HIT"
+    assert await reads(client, store) == before + 1
+
+
+async def test_ranged_and_plain_requests_together_make_one_read(store, make_client):
+    store.put(KEY, BODY)
+    client = await make_client(store.settings())
+    url = f"/{store.bucket}/{KEY}"
+    before = await reads(client, store)
+
+    async def fetch(headers: dict[str, str]) -> tuple[int, bytes]:
+        async with client.get(url, headers=headers) as response:
+            return response.status, await response.read()
+
+    answers = await asyncio.gather(
+        fetch({"Range": "bytes=0-99"}),
+        fetch({}),
+        fetch({"Range": "bytes=-7"}),
+        fetch({"Range": "bytes=1000-1999"}),
+        fetch({}),
+    )
+    assert answers == [
+        (206, BODY[:100]),
+        (200, BODY),
+        (206, BODY[-7:]),
+        (206, BODY[1000:2000]),
+        (200, BODY),
+    ]
+    assert await reads(client, store) == before + 1
+
+
+async def test_revalidating_an_evicted_original_fills_it_once(store, make_client):
+    from proxy.web.app import SERVICES
+
+    store.put(KEY, BODY)
+    client = await make_client(store.settings())
+    url = f"/{store.bucket}/{KEY}"
+    first = await client.get(url)
+    assert await first.read() == BODY
+    cache = client.server.app[SERVICES].caches.storage
+    cache.purge_prefix("")
+    cache.memory.clear()
+    before = await reads(client, store)
+    for _ in range(3):
+        response = await client.get(url, headers={"If-None-Match": first.headers["ETag"]})
+        assert response.status == 304
+    for _ in range(200):  # the fill a 304 started finishes behind it
+        if await cache.lookup(f"{store.bucket}/{KEY}") is not None:
+            break
+        await asyncio.sleep(0.01)
+    hit = await client.get(url)
+    assert hit.headers["X-Cache-Status"] == "HIT" and await hit.read() == BODY
+    assert await reads(client, store) == before + 1

@@ -1,0 +1,23 @@
+from proxy.cache.entry import Meta
+from proxy.cache.memory import MemoryTier, Remembered
+
+
+def remembered(size: int) -> Remembered:
+    return Remembered(Meta("t", "e", 0.0, size), b"x" * size, 1.0, 0.0, 0.0)
+
+
+def test_the_least_recently_used_go_first_and_the_bound_holds():
+    tier = MemoryTier(capacity=300, max_entry=200)
+    for key in "abc":
+        tier.put(key, remembered(100))
+    tier.get("a")
+    tier.put("d", remembered(100))
+    assert tier.get("b") is None and tier.get("a") is not None
+    assert tier.used <= 300
+
+
+def test_large_bodies_are_not_kept_and_zero_turns_it_off():
+    assert MemoryTier(capacity=1000, max_entry=10).put("k", remembered(11)) is None
+    off = MemoryTier(capacity=0, max_entry=10)
+    off.put("k", remembered(5))
+    assert off.get("k") is None
