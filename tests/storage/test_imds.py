@@ -195,12 +195,18 @@ async def test_expired_credentials_are_used_as_aws_static_stability_says(
     assert metadata_service["credentials"] == 1
 
 
-async def test_metadata_service_disabled_is_refused(role_world, make_settings, make_client):
+async def test_metadata_service_disabled_is_refused(role_world, make_settings, make_client, caplog):
     settings = make_settings(**role_env(role_world))
     client = await make_client(settings)
     response = await client.get(f"/{role_world['bucket']}/{KEY}")
     assert response.status == 502
     assert (await response.text()).strip() == "storage refused the proxy's credentials"
+    # botocore's own warning about the failed refresh: one line with the reason, no traceback.
+    (warning,) = [r for r in caplog.records if r.name == "aiobotocore.credentials"]
+    assert warning.exc_info is None
+    assert warning.getMessage().endswith(
+        "instance metadata service disabled (AWS_EC2_METADATA_DISABLED)"
+    )
     assert await run_checks(settings) == [
         f"minio: credentials refused (bucket {role_world['bucket']}: instance metadata service "
         "disabled (AWS_EC2_METADATA_DISABLED))"
