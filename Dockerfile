@@ -10,8 +10,9 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
 
 RUN python -m venv /opt/venv
 WORKDIR /src
-# Only what the wheel needs (.dockerignore keeps the rest, and any .env, out of the context).
-COPY pyproject.toml ./
+# Only what the wheel needs (.dockerignore keeps the rest, and any .env, out of the context);
+# README.md because pyproject.toml names it as the readme.
+COPY pyproject.toml README.md ./
 COPY proxy ./proxy
 # Every dependency is a wheel, libvips included (pyvips-binary), so no compiler and no apt.
 RUN /opt/venv/bin/pip install --no-cache-dir .

@@ -1,9 +1,18 @@
-"""`python -m proxy <command>`: serve, check, where, demo, cache, migrate."""
+"""`python -m proxy <command>`: serve, check, where, demo, cache, migrate.
+
+Exit statuses (the README's table lists them per command): 0 done; 1 the command ran and
+something failed (check found a problem, a copy or a warm-up failed, workers kept dying);
+2 nothing was done: a wrong command line or invalid settings (for `check` these are problems
+like any other: 1); 130 interrupted (Ctrl-C);
+141 the reader of the output went away (`| head`), as for any Unix tool.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -16,6 +25,8 @@ from proxy.settings import (
     describe,
     load_settings,
 )
+
+OK, FAILED, USAGE, INTERRUPTED, BROKEN_PIPE = 0, 1, 2, 130, 141
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -55,41 +66,53 @@ def cmd_where(args: argparse.Namespace) -> int:
     width = max(len(name) for name, _ in describe(settings))
     for name, value in describe(settings):
         print(f"{name.ljust(width)}  {value}")
-    return 0
+    return OK
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from proxy.checks import run_checks
+    from proxy.checks import run_checks, start_notes
 
-    settings = _settings(args)
+    # Invalid settings are problems like any other here: one line each, exit 1.
+    try:
+        settings = _settings(args)
+    except SettingsError as exc:
+        for line in exc.problems:
+            print(line)
+        return FAILED
+    # The verdict is this command's output. Libraries' warnings would only repeat one of its
+    # lines, some with a traceback (botocore logs every failed credential refresh so).
+    logging.disable(logging.WARNING)
     problems = asyncio.run(run_checks(settings))
     for line in problems:
         print(line)
-    if not problems:
-        print(f"OK: {settings.storage.provider} storage answers, caches are writable")
-    return 1 if problems else 0
+    if problems:
+        return FAILED
+    for line in start_notes(settings):
+        print(line)
+    print(f"OK: {settings.storage.provider} storage answers, caches are writable, libvips works")
+    return OK
 
 
 def cmd_cache(args: argparse.Namespace) -> int:
     from proxy import admin
 
+    if args.action == "warm":
+        from proxy.warm import warm
+
+        return warm(args.file, args.url, args.concurrency)
     settings = _settings(args)
     if args.action == "stats":
         print(admin.format_stats(admin.cache_stats(settings)))
-        return 0
+        return OK
     if args.action == "check":
         lines, sound = admin.check(settings, fix=args.fix)
         for line in lines:
             print(line)
-        return 0 if sound else 1
-    if args.action == "purge":
-        removed = admin.purge(settings, args.cache, args.prefix)
-        for name, count in removed.items():
-            print(f"{name}: removed {count} entries")
-        return 0
-    from proxy.warm import warm
-
-    return warm(args.file, args.url, args.concurrency)
+        return OK if sound else FAILED
+    removed = admin.purge(settings, args.cache, args.prefix)
+    for name, count in removed.items():
+        print(f"{name}: removed {count} entries")
+    return OK
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
@@ -108,70 +131,129 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     )
 
 
+class _Help(argparse.ArgumentDefaultsHelpFormatter):
+    """--help shows each option's default; an option without a value default says its own."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default is None or isinstance(action.default, bool):
+            return action.help
+        return super()._get_help_string(action)
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not a positive integer")
+    return value
+
+
+def _port(text: str) -> int:
+    value = int(text)
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{value} is not a port number 0-65535")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m proxy", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m proxy", description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
-    def add(name: str, help_text: str) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help_text)
-        p.add_argument("--env-file", help="read settings from this file (default ./.env)")
+    def add(name: str, help_text: str, *, env_file: bool = True) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text, formatter_class=_Help)
+        if env_file:
+            p.add_argument(
+                "--env-file", help="read settings from this file (default: ./.env when present)"
+            )
         return p
 
+    def listen(p: argparse.ArgumentParser, workers: int | None) -> None:
+        p.add_argument("--host", default="127.0.0.1", help="address to listen on")
+        p.add_argument("--port", type=_port, default=8080, help="port to listen on")
+        if workers is None:
+            p.add_argument(
+                "--workers",
+                type=_positive,
+                default=None,
+                help="processes sharing the port (default: one per core)",
+            )
+        else:
+            p.add_argument(
+                "--workers", type=_positive, default=workers, help="processes sharing the port"
+            )
+
     serve = add("serve", "run the HTTP server")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8080)
-    serve.add_argument(
-        "--workers", type=int, default=None, help="processes sharing the port (default: cores)"
-    )
+    listen(serve, None)
     serve.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     serve.set_defaults(func=cmd_serve)
 
     demo = add("demo", "put a sample image under DATA_PATH/storage, print URLs, serve")
-    demo.add_argument("--host", default="127.0.0.1")
-    demo.add_argument("--port", type=int, default=8080)
-    demo.add_argument("--workers", type=int, default=1)
+    listen(demo, 1)
     demo.set_defaults(func=cmd_demo)
 
     cache = add("cache", "cache statistics, purge and warm-up (safe while serving)")
     actions = cache.add_subparsers(dest="action", required=True)
-    for action, help_text in (
-        ("stats", "entries, bytes, bound and oldest entry per cache"),
-        ("check", "compare index and files, read every body against its checksum"),
-        ("purge", "remove entries; a purged original also drops its previews and conversions"),
-        ("warm", "request paths or preview URLs (one a line) from the running server"),
-    ):
-        p = actions.add_parser(action, help=help_text)
+
+    def action(name: str, help_text: str) -> argparse.ArgumentParser:
+        p = actions.add_parser(name, help=help_text, description=help_text, formatter_class=_Help)
+        # Also accepted after the action; `cache --env-file F stats` is the documented place.
         p.add_argument("--env-file", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
-        if action == "check":
-            p.add_argument("--fix", action="store_true", help="repair what is found")
-        if action == "purge":
-            p.add_argument("--cache", choices=CACHE_NAMES, help="only this cache (and derived)")
-            p.add_argument("--prefix", default="", help="BUCKET/KEY-PREFIX of the originals")
-        if action == "warm":
-            p.add_argument("file", nargs="?", default="-", help="a file, or - for stdin")
-            p.add_argument("--url", default="http://127.0.0.1:8080", help="the running server")
-            p.add_argument("--concurrency", type=int, default=8)
+        return p
+
+    action("stats", "entries, bytes, bound and oldest entry per cache")
+    check = action(
+        "check", "compare the index with the files and read every body against its checksum"
+    )
+    check.add_argument(
+        "--fix", action="store_true", help="repair what is found (default: only report)"
+    )
+    purge = action(
+        "purge", "remove entries; a purged original also drops its previews and conversions"
+    )
+    purge.add_argument(
+        "--cache",
+        choices=CACHE_NAMES,
+        help="only this cache and those derived from it (default: all)",
+    )
+    purge.add_argument(
+        "--prefix", default="", help="BUCKET/KEY-PREFIX of the originals (default: everything)"
+    )
+    warm = action("warm", "request paths or preview URLs (one a line) from the running server")
+    warm.add_argument("file", nargs="?", default="-", help="a file, or - for stdin")
+    warm.add_argument("--url", default="http://127.0.0.1:8080", help="the running server")
+    warm.add_argument("--concurrency", type=_positive, default=8, help="requests at once")
     cache.set_defaults(func=cmd_cache)
 
     add("where", "print where settings, storage and caches are").set_defaults(func=cmd_where)
-    add("check", "validate settings and that the storage answers").set_defaults(func=cmd_check)
+    add(
+        "check", "would serve start healthy? settings, storage, caches, libvips; exit 1 if not"
+    ).set_defaults(func=cmd_check)
 
     migrate = add("migrate", "copy DATA_PATH/storage to the store another env file describes")
     migrate.add_argument("--to-env-file", required=True, help="settings of the target store")
-    migrate.add_argument("--buckets", help="comma-separated bucket folders (default: all)")
-    migrate.add_argument("--concurrency", type=int, default=4, help="parallel copies")
+    migrate.add_argument("--buckets", help="comma-separated bucket folders (default: every folder)")
+    migrate.add_argument("--concurrency", type=_positive, default=4, help="parallel copies")
     migrate.add_argument("--dry-run", action="store_true", help="only tell what would be copied")
     migrate.set_defaults(func=cmd_migrate)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_args(argv)  # exits 2 on a wrong command line
     try:
-        return int(args.func(args))
+        status = int(args.func(args))
+        sys.stdout.flush()  # inside the try: a pipe closed early fails here, not at exit
+        return status
     except SettingsError as exc:
         for line in exc.problems:
             print(f"error: {line}", file=sys.stderr)
-        return 2
+        return USAGE
     except KeyboardInterrupt:
-        return 130
+        return INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (`| head`). Point stdout at /dev/null so that the interpreter's
+        # own flush at exit does not fail a second time and print a traceback.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return BROKEN_PIPE

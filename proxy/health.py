@@ -12,11 +12,16 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from proxy import metrics
 from proxy.cache.caches import Caches
+from proxy.settings import StorageSettings
 from proxy.storage import Storage
+from proxy.storage.errors import CLIENT_KINDS
 
-# Probing a remote store costs a request: one probe answers /health for this long.
+# Probing a remote store costs a request: one good probe answers /health for this long...
 PROBE_TTL = 10.0
+# ...and a failed one for only this long, so a store that is back is seen as such promptly.
+FAILED_PROBE_TTL = 1.0
 
 Check = Callable[[], str]  # "" when fine, else the problem
 
@@ -30,20 +35,54 @@ class Report:
         return {"status": "ok" if self.healthy else "unavailable", **self.checks}
 
 
+def bucket_problems(settings: StorageSettings) -> list[str]:
+    """A proxy that serves no bucket answers 404 to everything: it cannot serve."""
+    if settings.buckets:
+        return []
+    return [
+        f"{settings.provider}: no buckets: set STORAGE_BUCKETS, or add folders under "
+        f"{settings.root}"
+    ]
+
+
+def store_failures(provider: str) -> float:
+    """This process's failed storage requests that say something about the store itself."""
+    total = 0.0
+    for family in metrics.STORAGE_ERRORS.collect():
+        for sample in family.samples:
+            labels = sample.labels
+            if labels.get("provider") == provider and labels.get("kind") not in CLIENT_KINDS:
+                total += sample.value
+    return total
+
+
 class Health:
-    def __init__(self, storage: Storage, caches: Caches, checks: Mapping[str, Check]) -> None:
+    def __init__(
+        self,
+        storage: Storage,
+        caches: Caches,
+        checks: Mapping[str, Check],
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.storage = storage
         self.caches = caches
         self.checks = dict(checks)
+        self.clock = clock
         self._probed_at = -PROBE_TTL
         self._storage_problems: list[str] = []
+        self._failures_seen = store_failures(storage.provider)
         self._lock = asyncio.Lock()
 
     async def storage_problems(self) -> list[str]:
         async with self._lock:
-            if time.monotonic() - self._probed_at >= PROBE_TTL:
-                self._storage_problems = await self.storage.probe()
-                self._probed_at = time.monotonic()
+            ttl = FAILED_PROBE_TTL if self._storage_problems else PROBE_TTL
+            # A request that the store failed since the last probe makes its "ok" stale.
+            failures = store_failures(self.storage.provider)
+            if self.clock() - self._probed_at >= ttl or failures != self._failures_seen:
+                self._failures_seen = failures
+                self._storage_problems = bucket_problems(self.storage.settings)
+                self._storage_problems += await self.storage.probe()
+                self._probed_at = self.clock()
         return self._storage_problems
 
     def cache_problems(self) -> dict[str, str]:

@@ -2,6 +2,9 @@
 
 from prometheus_client import Counter, Gauge, Histogram, disable_created_metrics
 
+from proxy.formats import CONTENT_TYPES
+from proxy.settings.catalog import CACHE_NAMES
+
 # The *_created series double the output and no dashboard uses them.
 disable_created_metrics()
 
@@ -69,3 +72,57 @@ CONVERSION_DURATION = Histogram(
     ["kind"],
     buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
+
+# --- label values known before the first event ----------------------------------------------
+# A labelled series exists only once it has been touched, so until then a panel over it shows
+# "No data" on a healthy node, and the first event is lost to rate() (which needs a sample
+# before it). Every label value known in advance is therefore created at zero when a server
+# process starts. tests/test_metrics.py keeps these lists in step with the code that counts.
+
+CACHE_RESULTS = ("hit", "miss")
+# Only the storage cache keeps originals that can be served STALE when the store fails.
+STALE_CACHES = ("storage",)
+EVICTION_REASONS = ("evicted", "expired", "purged", "corrupt")
+CACHE_ERROR_KINDS = ("damaged", "unavailable")
+STORAGE_ERROR_KINDS = (
+    "not_found",
+    "invalid_key",
+    "access_denied",
+    "unavailable",
+    "timeout",
+    "range",
+    "error",
+)
+ROUTES = ("original", "preview", "image_converter", "health", "metrics")
+# A preview is in one of the output formats, or "source" when the original went out unchanged.
+RENDER_FORMATS = (*CONTENT_TYPES, "source")
+CONVERSION_KINDS = ("convert", "videoframe")
+
+
+def initialise(provider: str) -> None:
+    """Create every series whose labels are known, at zero, for a process serving `provider`."""
+    for cache in CACHE_NAMES:
+        for result in CACHE_RESULTS:
+            CACHE_REQUESTS.labels(cache, result)
+        for reason in EVICTION_REASONS:
+            CACHE_EVICTIONS.labels(cache, reason)
+        CACHE_CORRUPT.labels(cache)
+        for kind in CACHE_ERROR_KINDS:
+            CACHE_ERRORS.labels(cache, kind)
+    for cache in STALE_CACHES:
+        CACHE_STALE.labels(cache)
+    STORAGE_READS.labels(provider)
+    STORAGE_READ_BYTES.labels(provider)
+    STORAGE_HEADS.labels(provider)
+    for kind in STORAGE_ERROR_KINDS:
+        STORAGE_ERRORS.labels(provider, kind)
+    for route in ROUTES:
+        # Only the status every route answers when all is well; other statuses appear when
+        # they first happen.
+        HTTP_REQUESTS.labels(route, "200")
+        HTTP_DURATION.labels(route)
+    for fmt in RENDER_FORMATS:
+        RENDERS.labels(fmt)
+    for kind in CONVERSION_KINDS:
+        CONVERSIONS.labels(kind)
+        CONVERSION_DURATION.labels(kind)

@@ -13,9 +13,11 @@ import mimetypes
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
-from proxy.progress import Progress
+from tqdm import tqdm
+
+from proxy.progress import progress_bar
 from proxy.settings import Settings, StorageSettings, parse_settings, read_env_file
 from proxy.storage import Storage, StorageError, create_storage
 from proxy.storage.checksums import file_md5
@@ -96,7 +98,9 @@ class Migration:
         self.dry_run = dry_run
         self.stream = stream if stream is not None else sys.stderr
         self.summary = Summary()
-        self.progress: Progress | None = None
+        self.progress: tqdm[Any] | None = None
+        self.total = 0
+        self.done = 0
 
     async def plan(self) -> list[Item]:
         items = []
@@ -107,6 +111,7 @@ class Migration:
 
     async def run(self) -> Summary:
         items = await self.plan()
+        self.total, self.done = len(items), 0
         self.progress = self.make_progress(items)
         queue: asyncio.Queue[Item] = asyncio.Queue()
         for item in items:
@@ -117,13 +122,26 @@ class Migration:
         finally:
             for worker in workers:
                 worker.cancel()
-            self.progress.finish()
+            self.progress.close()
         return self.summary
 
-    def make_progress(self, items: list[Item]) -> Progress:
-        total = sum(item.size for item in items)
-        label = "checking" if self.dry_run else "copying"
-        return Progress(len(items), total, label=label, stream=self.stream)
+    def make_progress(self, items: list[Item]) -> tqdm[Any]:
+        # By bytes, which is what takes the time; the object count rides along.
+        return progress_bar(
+            sum(item.size for item in items),
+            desc="checking" if self.dry_run else "copying",
+            unit="B",
+            unit_scale=True,
+            unit_divisor=1024,
+            postfix=f"0/{len(items)} objects",
+            stream=self.stream,
+        )
+
+    def advance(self, item: Item) -> None:
+        assert self.progress is not None
+        self.done += 1
+        self.progress.set_postfix_str(f"{self.done}/{self.total} objects", refresh=False)
+        self.progress.update(item.size)
 
     async def _worker(self, queue: asyncio.Queue[Item]) -> None:
         while not queue.empty():
@@ -132,8 +150,7 @@ class Migration:
                 await self.copy(item)
             except (StorageError, OSError, VerifyFailed) as exc:
                 self.summary.failed.append((item, str(exc) or type(exc).__name__))
-            assert self.progress is not None
-            self.progress.advance(1, item.size)
+            self.advance(item)
 
     async def copy(self, item: Item) -> None:
         validate_key(item.key)

@@ -1,94 +1,52 @@
-"""A one-line terminal progress bar for long commands (migrate, cache warm): objects, bytes,
-rate and ETA. On a terminal it redraws in place; in a log (not a TTY) it prints a line now and
-then, so CI output stays readable."""
+"""Progress of the long commands (`migrate`, `cache warm`) on stderr, drawn by tqdm.
+
+On a terminal tqdm redraws one line in place. In a log (stderr is a file or a pipe: Docker,
+systemd, CI) a line redrawn with carriage returns is one endless line, so there every update
+is a line of its own, at most one per LOG_INTERVAL, and the final state is printed once.
+"""
 
 from __future__ import annotations
 
 import sys
-import time
-from collections.abc import Callable
-from typing import TextIO
+from typing import Any, TextIO
 
-from proxy.units import format_size
+from tqdm import tqdm
 
-BAR_WIDTH = 20
-
-
-def human_duration(seconds: float) -> str:
-    seconds = int(seconds + 0.5)
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+TERMINAL_INTERVAL = 0.2
+LOG_INTERVAL = 10.0
 
 
-class Progress:
-    def __init__(
-        self,
-        total_objects: int,
-        total_bytes: int,
-        *,
-        label: str = "",
-        stream: TextIO | None = None,
-        clock: Callable[[], float] = time.monotonic,
-        interval: float | None = None,
-    ) -> None:
-        self.total_objects = total_objects
-        self.total_bytes = total_bytes
-        self.objects = 0
-        self.bytes = 0
-        self.label = label
-        self.stream = stream if stream is not None else sys.stderr
-        self.clock = clock
-        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
-        self.interval = interval if interval is not None else (0.2 if self.tty else 10.0)
-        self.started = clock()
-        self._last_draw: float | None = None
+class LogLines(tqdm):  # type: ignore[type-arg]
+    """tqdm's meter as whole lines, each state at most once."""
 
-    def advance(self, objects: int = 1, nbytes: int = 0) -> None:
-        self.objects += objects
-        self.bytes += nbytes
-        now = self.clock()
-        if self._last_draw is None or now - self._last_draw >= self.interval:
-            self._draw(now)
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._shown: tuple[float, str] | None = None
+        super().__init__(*args, **kwargs)
 
-    def line(self, now: float | None = None) -> str:
-        now = self.clock() if now is None else now
-        elapsed = max(now - self.started, 1e-6)
-        # Progress by bytes when their total is known (a copy), else by objects (a warm-up).
-        if self.total_bytes:
-            done = self.bytes / self.total_bytes
-            sizes = f"{format_size(self.bytes)}/{format_size(self.total_bytes)}"
-        else:
-            done = self.objects / self.total_objects if self.total_objects else 1.0
-            sizes = format_size(self.bytes)
-        done = min(done, 1.0)
-        if done >= 1.0:
-            eta = "0:00"
-        elif done > 0:
-            eta = human_duration(elapsed * (1 - done) / done)
-        else:
-            eta = "-"
-        filled = int(BAR_WIDTH * done)
-        prefix = f"{self.label} " if self.label else ""
-        return (
-            f"{prefix}[{'#' * filled}{'.' * (BAR_WIDTH - filled)}] "
-            f"{self.objects}/{self.total_objects} objects  {sizes}  "
-            f"{format_size(self.bytes / elapsed)}/s  ETA {eta}"
-        )
+    def display(self, msg: str | None = None, pos: int | None = None) -> None:
+        # tqdm's documented hook for other front ends. A line is ended by the next one, or by
+        # the newline tqdm writes on close: so the final state, if already shown, is not
+        # repeated and no empty line follows it.
+        state = (self.n, str(self.postfix or ""))
+        if state == self._shown:
+            return
+        separator = "" if self._shown is None else "\n"
+        self._shown = state
+        self.fp.write(separator + str(self))
+        self.fp.flush()
 
-    def _draw(self, now: float) -> None:
-        self._last_draw = now
-        if self.tty:
-            self.stream.write("\r\x1b[K" + self.line(now))
-        else:
-            self.stream.write(self.line(now) + "\n")
-        self.stream.flush()
 
-    def finish(self) -> None:
-        """The final state, always shown, and the cursor left on a fresh line."""
-        now = self.clock()
-        if self.tty:
-            self.stream.write("\r\x1b[K" + self.line(now) + "\n")
-        else:
-            self.stream.write(self.line(now) + "\n")
-        self.stream.flush()
+def progress_bar(
+    total: int, *, desc: str, unit: str, stream: TextIO | None = None, **options: Any
+) -> tqdm[Any]:
+    """A tqdm bar for `stream` (stderr): redrawn on a terminal, whole lines in a log."""
+    stream = stream if stream is not None else sys.stderr
+    terminal = bool(getattr(stream, "isatty", lambda: False)())
+    kind: type[tqdm[Any]] = tqdm if terminal else LogLines
+    settings: dict[str, Any] = {
+        "mininterval": TERMINAL_INTERVAL if terminal else LOG_INTERVAL,
+        # In a log the bar is only decoration: plain characters, a fixed width.
+        "ascii": not terminal,
+        "dynamic_ncols": terminal,
+    }
+    return kind(total=total, desc=desc, unit=unit, file=stream, **{**settings, **options})

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import pyvips
 
+from proxy import metrics
 from proxy.cache.caches import Caches
 from proxy.converter.feature import ImageConverter
 from proxy.health import Health
@@ -48,6 +49,7 @@ class Services:
 def build_services(settings: Settings, storage: Storage | None = None) -> Services:
     """`storage`: a backend to use instead of the one the settings name (tests)."""
     storage = storage or create_storage(settings.storage)
+    metrics.initialise(storage.provider)
     caches = Caches.open(settings)
     previews_cfg = settings.previews
     pool = WorkPool(previews_cfg.concurrency, previews_cfg.queue)

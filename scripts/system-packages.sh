@@ -2,6 +2,8 @@
 # Usage: . scripts/system-packages.sh
 # One line per package: the command it provides, then the package that provides it.
 SYSTEM_PACKAGES=(
+  "prometheus prometheus"  # tests/test_prometheus.py scrapes a running server with it
+  "promtool prometheus"    # ... and checks the exposition and config/prometheus/ with it
 )
 _missing=()
 for _entry in "${SYSTEM_PACKAGES[@]}"; do

@@ -49,6 +49,12 @@ ENV_FILES = {
 }
 
 
+# Variables an env file may set for another service of the compose project (with a profile),
+# which the proxy ignores.
+FOR_OTHER_SERVICES = {"minio.env": {"MINIO_ROOT_USER", "MINIO_ROOT_PASSWORD"}}
+OTHER_SECRETS = {"MINIO_ROOT_PASSWORD"}
+
+
 def _parse(env: dict[str, str], data_path: Path) -> Settings:
     # DATA_PATH points at a temporary folder so nothing is created in the tree or at /data.
     return parse_settings({**env, "DATA_PATH": str(data_path)})
@@ -71,7 +77,7 @@ def test_every_env_file_in_config_is_checked() -> None:
 @pytest.mark.parametrize("name", sorted(ENV_FILES))
 def test_env_file_parses_and_means_what_it_says(name: str, tmp_path: Path) -> None:
     env = read_env_file(CONFIG / name)
-    unknown = set(env) - set(BY_NAME)
+    unknown = set(env) - set(BY_NAME) - FOR_OTHER_SERVICES.get(name, set())
     assert not unknown, f"{name} sets variables the proxy does not know: {unknown}"
 
     settings = _parse(env, tmp_path)  # raises SettingsError naming any bad value
@@ -93,10 +99,11 @@ def test_env_file_parses_and_means_what_it_says(name: str, tmp_path: Path) -> No
 @pytest.mark.parametrize("name", sorted(ENV_FILES))
 def test_env_files_hold_placeholders_not_secrets(name: str) -> None:
     env = read_env_file(CONFIG / name)
-    for setting in SETTINGS:
-        if setting.secret and env.get(setting.name):
-            assert env[setting.name].startswith("REPLACE_WITH_"), (
-                f"{name}: {setting.name} must be a placeholder, never a real secret"
+    secrets = {s.name for s in SETTINGS if s.secret} | OTHER_SECRETS
+    for variable in secrets:
+        if env.get(variable):
+            assert env[variable].startswith("REPLACE_WITH_"), (
+                f"{name}: {variable} must be a placeholder, never a real secret"
             )
 
 
@@ -196,6 +203,8 @@ def test_compose_override_storage_examples_parse(tmp_path: Path) -> None:
 DASHBOARD = CONFIG / "grafana" / "proxy-dashboard.json"
 # Labels Prometheus adds (job, instance) or that histograms carry (le).
 ADDED_LABELS = {"job", "instance", "le"}
+# Series Prometheus itself makes for every target.
+PROMETHEUS_SERIES = {"up"}
 SUFFIXES = {"counter": ("_total",), "gauge": ("",), "histogram": ("_bucket", "_count", "_sum")}
 
 
@@ -235,12 +244,13 @@ def test_dashboard_names_only_exported_metrics() -> None:
     used = set()
     for expr in _exprs():
         names = set(re.findall(r"\bproxy_[a-z0-9_]+", expr))
-        assert names, f"no proxy metric in {expr!r}"
+        own = {n for n in PROMETHEUS_SERIES if re.search(rf"\b{n}\{{", expr)}
+        assert names or own, f"no proxy metric in {expr!r}"
         unknown = names - set(exported)
         assert not unknown, f"{expr!r} uses metrics that proxy/metrics.py does not export"
         labels = set(re.findall(r"\bby \(([^)]*)\)", expr))
         labels = {name.strip() for group in labels for name in group.split(",")}
-        labels |= set(re.findall(r"[{,]\s*([a-z_]+)\s*=~?", expr))
+        labels |= set(re.findall(r"[{,]\s*([a-z_]+)\s*!?=~?", expr))
         known = ADDED_LABELS.union(*(exported[n] for n in names))
         assert labels <= known, f"{expr!r} uses labels {labels - known} the metrics do not have"
         used |= names
@@ -248,6 +258,23 @@ def test_dashboard_names_only_exported_metrics() -> None:
     families = {re.sub(r"_(total|bucket|count|sum)$", "", n) for n in exported}
     missing = {f for f in families if not any(u.startswith(f) for u in used)}
     assert not missing, f"metrics without a dashboard panel: {missing}"
+
+
+def test_every_panel_follows_the_job_and_node_variables() -> None:
+    dashboard = json.loads(DASHBOARD.read_text(encoding="utf-8"))
+    variables = {v["name"]: v for v in dashboard["templating"]["list"]}
+    assert variables["instance"]["label"] == "Node"
+    assert "$job" in variables["instance"]["definition"]  # the nodes of the chosen jobs
+    for panel in dashboard["panels"]:
+        for target in panel.get("targets", []):
+            for selector in re.findall(r"\{[^}]*\}", target["expr"]):
+                if selector.startswith("{{"):
+                    continue
+                assert 'job=~"$job"' in selector and 'instance=~"$instance"' in selector, (
+                    f"{panel['title']}: {selector} ignores the Job or Node variable"
+                )
+    titles = {p["title"] for p in dashboard["panels"]}
+    assert {"Nodes", "Node up", "Request rate by node", "Latency p95 by node"} <= titles
 
 
 def test_dashboard_is_importable_grafana_json() -> None:

@@ -2,8 +2,10 @@
 
 No engine runs here, so these tests read the Dockerfile and do what the image would: lint it with
 hadolint, copy the build context as .dockerignore filters it, run the builder stage's RUN lines
-against that copy into a fresh venv, then start the image's CMD with the image's ENV (DATA_PATH
-in a temp folder, a free port), run its HEALTHCHECK command and stop it with SIGTERM.
+against that copy into a fresh venv, then start the image's CMD with the environment the
+container would get (the image's ENV under what a real `docker compose config` resolves for the
+proxy service from docker-compose*.yml and .env; DATA_PATH a fresh temp folder, as a new volume
+is, and a free port), run its HEALTHCHECK command and stop it with SIGTERM.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from proxy import healthcheck
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCKERFILE = ROOT / "Dockerfile"
+CONFIG = ROOT / "config"
 PORT = "8080"
 NETWORK_ENV = {"HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE"}
 
@@ -227,7 +230,9 @@ def test_dockerignore_keeps_the_context_small_and_secret_free() -> None:
 
     files = ignore.context_files(ROOT)
     assert "pyproject.toml" in files and "proxy/healthcheck.py" in files
-    assert all(f == "pyproject.toml" or f.startswith("proxy/") for f in files), files
+    # pyproject.toml names README.md as the package's readme: without it the wheel warns.
+    assert "README.md" in files
+    assert all(f in ("pyproject.toml", "README.md") or f.startswith("proxy/") for f in files), files
 
 
 # --- proxy.healthcheck -----------------------------------------------------------------------
@@ -336,62 +341,128 @@ def image(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Image]:
                 text=True,
             )
             assert result.returncode == 0, f"RUN {args}\n{result.stdout}\n{result.stderr}"
+            assert "cannot be found" not in result.stdout + result.stderr, result.stderr
     yield Image(root=root, venv=root / "opt" / "venv", runtime=runtime)
 
 
+def compose_environment(env_file: Path | None, tmp_path: Path) -> dict[str, str]:
+    """What `docker compose up` gives the proxy container, `env_file` copied to .env."""
+    from tests import compose
+
+    project = compose.model(compose.project(tmp_path / "compose", env_file))
+    return {k: str(v) for k, v in project["services"]["proxy"]["environment"].items()}
+
+
+class Container:
+    """The image's CMD as a process, with a container's environment; probed as Docker does."""
+
+    def __init__(self, image: Image, environment: dict[str, str], tmp_path: Path) -> None:
+        runtime = image.runtime
+        self.port = str(_free_port())
+        self.data = tmp_path / "data"  # a new volume: nothing in it yet
+        workdir = tmp_path / "app"
+        workdir.mkdir()
+        # The image's ENV over a bare base, the service's environment over that (as Docker
+        # does), /opt/venv and /data mapped here.
+        env = runtime.env({"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(tmp_path)})
+        env.update(environment)
+        env = {k: image.host_path(v) for k, v in env.items()}
+        assert env["DATA_PATH"] == "/data"
+        env["DATA_PATH"] = str(self.data)
+        assert env["PATH"].startswith(f"{image.venv}/bin:")
+        self.python = shutil.which("python", path=env["PATH"])
+        assert self.python == f"{image.venv}/bin/python", "python must resolve to the image's venv"
+        self.env, self.workdir = env, workdir
+        self.probe = self._swap_port(healthcheck_command(runtime))
+        # Output goes to a file: a full pipe would block the server's logging.
+        self.log = tmp_path / "server.log"
+        with self.log.open("wb") as out:
+            self.server = subprocess.Popen(
+                self._swap_port(exec_form(runtime.one("CMD"))),
+                cwd=workdir,
+                env=env,
+                stdout=out,
+                stderr=out,
+            )
+
+    def _swap_port(self, argv: list[str]) -> list[str]:
+        return [a.replace(PORT, self.port) if a == PORT or f":{PORT}/" in a else a for a in argv]
+
+    def healthcheck(self) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            self.probe, cwd=self.workdir, env=self.env, capture_output=True, text=True
+        )
+
+    def until_answering(self) -> subprocess.CompletedProcess[str]:
+        """Probe as Docker's --start-period does until the server answers at all."""
+        deadline = time.monotonic() + 120  # only a safety net
+        while True:
+            assert self.server.poll() is None, self.log.read_text()
+            result = self.healthcheck()
+            listening = "Connection refused" not in result.stderr
+            if listening or time.monotonic() > deadline:
+                return result
+            time.sleep(0.5)
+
+    def stop(self) -> int:
+        self.server.send_signal(signal.SIGTERM)
+        return self.server.wait(timeout=90)
+
+    def kill(self) -> None:
+        if self.server.poll() is None:
+            self.server.kill()
+            self.server.wait()
+
+
 @pytest.mark.timeout(900)
-def test_image_serves_passes_its_healthcheck_and_stops_on_sigterm(
+def test_quick_start_is_healthy_on_a_fresh_volume_and_stops_on_sigterm(
     image: Image, tmp_path: Path
 ) -> None:
-    runtime = image.runtime
-    port = str(_free_port())
-    data = tmp_path / "data"
-    workdir = tmp_path / "app"
-    workdir.mkdir()
-
-    # The image's environment: its ENV lines over a bare base, /opt/venv and /data mapped here.
-    env = runtime.env({"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(tmp_path)})
-    env = {k: image.host_path(v) for k, v in env.items()}
-    env["DATA_PATH"] = str(data)
-    assert env["PATH"].startswith(f"{image.venv}/bin:")
-    python = shutil.which("python", path=env["PATH"])
-    assert python == f"{image.venv}/bin/python", "python must resolve to the image's venv"
-
-    def swap_port(argv: list[str]) -> list[str]:
-        return [a.replace(PORT, port) if a == PORT or f":{PORT}/" in a else a for a in argv]
-
-    command = swap_port(exec_form(runtime.one("CMD")))
-    probe = swap_port(healthcheck_command(runtime))
-    # Output goes to a file: a full pipe would block the server's logging.
-    log = tmp_path / "server.log"
-    with log.open("wb") as out:
-        server = subprocess.Popen(command, cwd=workdir, env=env, stdout=out, stderr=out)
+    """README's Docker quick start: cp config/local.env .env; docker compose up -d."""
+    container = Container(image, compose_environment(CONFIG / "local.env", tmp_path), tmp_path)
     try:
-        # Like Docker's --start-period: probe until healthy; the bound is only a safety net.
-        deadline = time.monotonic() + 120
-        while True:
-            assert server.poll() is None, log.read_text()
-            result = subprocess.run(probe, cwd=workdir, env=env, capture_output=True, text=True)
-            if result.returncode == 0 or time.monotonic() > deadline:
-                break
-            time.sleep(0.5)
+        result = container.until_answering()
         assert result.returncode == 0, result.stderr
         assert "200" in result.stdout
 
-        # DATA_PATH from the image's ENV (here remapped) holds the caches.
-        assert (data / "proxy_cache").is_dir()
+        # The buckets local.env names were made in the fresh volume, and the log says so.
+        storage = container.data / "storage"
+        assert (storage / "abc-public").is_dir() and (storage / "abc-private").is_dir()
+        assert f"created bucket folder {storage / 'abc-public'}" in container.log.read_text()
+        assert (container.data / "proxy_cache").is_dir()
         # libvips comes from the pyvips-binary wheel, loaded in API mode, with no system libvips.
         vips = subprocess.run(
-            [python, "-c", "import pyvips; print(pyvips.API_mode, pyvips.version(0))"],
-            env=env,
+            [container.python, "-c", "import pyvips; print(pyvips.API_mode, pyvips.version(0))"],
+            env=container.env,
             capture_output=True,
             text=True,
         )
         assert vips.stdout.split() == ["True", "8"], vips.stderr
+        # The package was built with its readme (pyproject.toml names README.md).
+        readme = subprocess.run(
+            [
+                container.python,
+                "-c",
+                "import importlib.metadata as m; print(m.metadata('proxy').get_payload()[:40])",
+            ],
+            env=container.env,
+            capture_output=True,
+            text=True,
+        )
+        assert readme.stdout.startswith("# preview proxy"), readme.stderr
 
-        server.send_signal(signal.SIGTERM)
-        assert server.wait(timeout=90) == 0, log.read_text()
+        assert container.stop() == 0, container.log.read_text()
     finally:
-        if server.poll() is None:
-            server.kill()
-            server.wait()
+        container.kill()
+
+
+@pytest.mark.timeout(900)
+def test_with_no_bucket_configured_the_healthcheck_says_why(image: Image, tmp_path: Path) -> None:
+    """`docker compose up` with no .env: unhealthy, and `docker inspect` shows the reason."""
+    container = Container(image, compose_environment(None, tmp_path), tmp_path)
+    try:
+        result = container.until_answering()
+        assert result.returncode == 1
+        assert '"storage": "http: no buckets: set STORAGE_BUCKETS' in result.stderr
+    finally:
+        container.kill()

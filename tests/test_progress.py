@@ -1,18 +1,10 @@
-"""The progress bar: what one line says, on a terminal and in a log."""
+"""Progress bars (tqdm): redrawn on a terminal; in a log, whole lines and no state twice."""
 
 from __future__ import annotations
 
 import io
 
-from proxy.progress import Progress, human_duration
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
+from proxy.progress import LogLines, progress_bar
 
 
 class Terminal(io.StringIO):
@@ -20,56 +12,41 @@ class Terminal(io.StringIO):
         return True
 
 
-def test_line_counts_objects_bytes_rate_and_eta():
-    clock = Clock()
-    progress = Progress(4, 4 * 1024 * 1024, label="copying", stream=io.StringIO(), clock=clock)
-    clock.now += 2
-    progress.advance(1, 1024 * 1024)
-    line = progress.line()
-    assert line.startswith("copying [#####...............] 1/4 objects")
-    assert "1.0 MiB/4.0 MiB" in line
-    assert "512.0 KiB/s" in line
-    assert line.endswith("ETA 0:06")
-
-
-def test_log_output_is_throttled_lines_and_a_final_line():
-    clock = Clock()
+def test_a_log_gets_one_line_per_state_and_the_final_state_once() -> None:
     out = io.StringIO()
-    progress = Progress(3, 30, stream=out, clock=clock, interval=10)
-    progress.advance(1, 10)
-    progress.advance(1, 10)  # within the interval: not drawn
-    clock.now += 11
-    progress.advance(1, 10)
-    progress.finish()
-    lines = out.getvalue().splitlines()
-    assert [line.split("]")[1].split("objects")[0].strip() for line in lines] == [
-        "1/3",
-        "3/3",
-        "3/3",
-    ]
-    assert lines[-1].endswith("ETA 0:00")
-
-
-def test_without_byte_total_progress_counts_objects():
-    clock = Clock()
-    progress = Progress(4, 0, label="warm", stream=io.StringIO(), clock=clock)
-    clock.now += 3
-    progress.advance(1, 2048)
-    line = progress.line()
-    assert line.startswith("warm [#####...............] 1/4 objects  2.0 KiB  ")
-    assert line.endswith("ETA 0:09")
-
-
-def test_terminal_redraws_in_place():
-    out = Terminal()
-    progress = Progress(1, 0, stream=out, clock=Clock())
-    progress.advance(1, 0)
-    progress.finish()
+    with progress_bar(3, desc="warm", unit="path", stream=out, mininterval=0) as bar:
+        assert isinstance(bar, LogLines)
+        for _ in range(3):
+            bar.update(1)
     text = out.getvalue()
-    assert text.startswith("\r\x1b[K[####################] 1/1 objects")
-    assert text.endswith("\n") and text.count("\n") == 1
+    assert "\r" not in text
+    assert text.endswith("\n") and not text.endswith("\n\n")
+    lines = text.splitlines()
+    assert [line.split("|")[2].split()[0] for line in lines] == ["0/3", "1/3", "2/3", "3/3"]
+    assert all(line.startswith("warm:") for line in lines)
 
 
-def test_durations():
-    assert human_duration(59.6) == "1:00"
-    assert human_duration(3725) == "1:02:05"
+def test_a_log_is_quiet_between_intervals_but_always_gets_the_end() -> None:
+    out = io.StringIO()
+    bar = progress_bar(
+        4 << 20, desc="copying", unit="B", unit_scale=True, unit_divisor=1024, stream=out
+    )
+    for done in range(1, 5):
+        bar.set_postfix_str(f"{done}/4 objects", refresh=False)
+        bar.update(1 << 20)
+    bar.close()
+    lines = out.getvalue().splitlines()
+    # The start, then nothing within the interval, then the final state with its count.
+    assert len(lines) == 2
+    assert lines[0].startswith("copying:   0%")
+    assert lines[1].startswith("copying: 100%") and lines[1].endswith("4/4 objects]")
+
+
+def test_a_terminal_gets_a_bar_redrawn_in_place() -> None:
+    out = Terminal()
+    with progress_bar(2, desc="warm", unit="path", stream=out, mininterval=0) as bar:
+        assert not isinstance(bar, LogLines)
+        bar.update(2)
+    text = out.getvalue()
+    assert text.count("\r") >= 2  # redrawn, not appended
+    assert text.rstrip("\n").rsplit("\r", 1)[-1].startswith("warm: 100%")

@@ -136,6 +136,9 @@ def test_check_reports_ok_and_problems(tmp_path):
     done = _cli("check", env={"DATA_PATH": str(tmp_path)}, cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "OK" in done.stdout
+    # A missing folder would be created by serve (so check only notes it); a file in its
+    # place is a problem.
+    (tmp_path / "storage" / "abc-missing").write_text("not a folder")
     done = _cli(
         "check",
         env={"DATA_PATH": str(tmp_path), "STORAGE_BUCKETS": "abc-public,abc-missing"},

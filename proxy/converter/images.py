@@ -14,7 +14,7 @@ from proxy.converter.normalize import viewable
 from proxy.errors import Unprocessable, UnsupportedMediaType
 from proxy.formats import CONTENT_TYPES
 from proxy.limits import SourceLimits
-from proxy.sniff import Detected
+from proxy.sniff import UNKNOWN, Detected
 
 Loader = Callable[[Blob, SourceLimits], pyvips.Image | None]
 
@@ -63,6 +63,9 @@ def _load(blob: Blob, detected: Detected, limits: SourceLimits) -> pyvips.Image:
             return image
     if detected.kind in KNOWN_IMAGES:
         raise Unprocessable(f"cannot decode {detected.mime}: corrupt or unsupported variant")
+    if detected == UNKNOWN:
+        # Its type is not known, so not named: "application/octet-stream" would claim one.
+        raise UnsupportedMediaType("unsupported type: not an image format the converter reads")
     raise UnsupportedMediaType(f"unsupported type {detected.mime}")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import logging
 import mimetypes
 import os
 import shutil
@@ -18,6 +19,13 @@ from proxy.storage.base import CHUNK_SIZE, ObjectInfo, ObjectStream, Storage
 from proxy.storage.errors import ObjectMissing, Unavailable
 from proxy.storage.ranges import resolve_range
 
+log = logging.getLogger("proxy.storage")
+
+
+def missing_bucket_folders(settings: StorageSettings) -> list[Path]:
+    """The folders of configured buckets that do not exist (yet)."""
+    return [settings.root / b for b in sorted(settings.buckets) if not (settings.root / b).exists()]
+
 
 class LocalStorage(Storage):
     provider = "http"
@@ -25,6 +33,20 @@ class LocalStorage(Storage):
     def __init__(self, settings: StorageSettings) -> None:
         super().__init__(settings)
         self.root = settings.root
+
+    async def start(self) -> None:
+        # A bucket that STORAGE_BUCKETS names is a promise that it is served: on a fresh volume
+        # its folder is made here, empty, instead of the proxy reporting itself unhealthy.
+        for path in missing_bucket_folders(self.settings):
+            try:
+                path.mkdir(parents=True)
+            except FileExistsError:
+                continue  # another worker made it first
+            except OSError as exc:
+                # /health and `check` then name the bucket as missing.
+                log.warning("cannot create bucket folder %s: %s", path, exc.strerror)
+                continue
+            log.info("created bucket folder %s: STORAGE_BUCKETS names it", path)
 
     def _path(self, bucket: str, key: str) -> Path:
         """The file for a key, refusing anything that resolves outside its bucket."""

@@ -29,7 +29,7 @@ from proxy.storage.errors import (
     StorageTimeout,
     Unavailable,
 )
-from proxy.storage.imds import RoleCredentialsFetcher
+from proxy.storage.imds import role_credentials
 from proxy.storage.translate import translated
 
 T = TypeVar("T")
@@ -138,12 +138,12 @@ class RoleProvider:
 
     METHOD = "iam-role"
 
-    def __init__(self, settings: StorageSettings) -> None:
-        self.fetch = RoleCredentialsFetcher(settings.iam_role, settings.timeout)
+    def __init__(self, session: Any, role: str) -> None:
+        self.session = session
+        self.role = role
 
     async def load(self) -> AioDeferredRefreshableCredentials:
-        # Fetched on first use and again shortly before they expire.
-        return AioDeferredRefreshableCredentials(refresh_using=self.fetch, method=self.METHOD)
+        return role_credentials(self.session, self.role)
 
 
 class S3Storage(Storage):
@@ -162,7 +162,8 @@ class S3Storage(Storage):
         keys: dict[str, str] = {}
         if self.settings.iam_role:
             session.register_component(
-                "credential_provider", AioCredentialResolver([RoleProvider(self.settings)])
+                "credential_provider",
+                AioCredentialResolver([RoleProvider(session, self.settings.iam_role)]),
             )
         elif self.settings.access_key:
             keys = {

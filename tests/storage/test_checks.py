@@ -15,10 +15,43 @@ async def test_ok(store):
     assert await run_checks(store.settings()) == []
 
 
-async def test_bucket_missing(store):
+async def test_bucket_missing(remote_store):
+    store = remote_store
     problems = await run_checks(store.settings())
     assert len(problems) == 1
     assert problems[0].startswith(f"{store.provider}: bucket missing (bucket {store.ghost}")
+
+
+async def test_a_local_bucket_folder_serve_would_create_is_no_problem(
+    request, make_settings, data_path
+):
+    from proxy.checks import start_notes
+    from tests.storage.conftest import make_store
+
+    store = make_store("http", request, make_settings, data_path)
+    settings = store.settings()
+    assert await run_checks(settings) == []
+    ghost = settings.storage.root / store.ghost
+    assert start_notes(settings) == [
+        f"http: bucket folder {ghost} does not exist; serve creates it at start"
+    ]
+    assert not ghost.exists()
+
+
+async def test_check_and_health_agree(store, make_client):
+    """Both say the proxy cannot serve, with the same lines, or both say it can."""
+    settings = store.settings()  # one bucket there, one (the ghost) missing at the store
+    problems = await run_checks(settings)
+    client = await make_client(settings)
+    response = await client.get("/health")
+    report = await response.json()
+    if store.provider == "http":
+        # serve made the ghost's folder at start; check said it would and found no problem.
+        assert (settings.storage.root / store.ghost).is_dir()
+        assert (problems, response.status) == ([], 200)
+    else:
+        assert response.status == 503
+        assert str(report["storage"]).split("; ") == problems
 
 
 async def test_endpoint_unreachable(remote_store):

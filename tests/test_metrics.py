@@ -1,0 +1,73 @@
+"""The label values proxy.metrics creates at start are the ones the code counts with."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from prometheus_client import Counter, Histogram
+
+from proxy import metrics
+from proxy.converter import refs
+from proxy.storage.errors import StorageError
+from proxy.web.middleware import route_name
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _subclasses(cls: type) -> set[type]:
+    found = set()
+    for sub in cls.__subclasses__():
+        found |= {sub} | _subclasses(sub)
+    return found
+
+
+def test_storage_error_kinds_are_every_kind_there_is() -> None:
+    kinds = {StorageError.kind} | {cls.kind for cls in _subclasses(StorageError)}
+    # "range": a 416 from the store is counted under its own kind (proxy/storage/base.py).
+    assert set(metrics.STORAGE_ERROR_KINDS) == kinds | {"range"}
+
+
+def test_routes_are_every_route_name() -> None:
+    class Request:
+        def __init__(self, path: str) -> None:
+            self.path = path
+
+    paths = ["/abc/a.jpg", "/previews/q/rs:fit:9/plain/a/b", "/image-converter/convert/a/b"]
+    names = {route_name(Request(p)) for p in [*paths, "/health", "/metrics"]}  # type: ignore[arg-type]
+    assert names == set(metrics.ROUTES)
+
+
+def test_conversion_kinds_are_the_converters() -> None:
+    assert set(metrics.CONVERSION_KINDS) == {refs.CONVERT, refs.VIDEOFRAME}
+
+
+def test_eviction_reasons_are_every_reason_the_cache_gives() -> None:
+    reasons = set()
+    for path in (ROOT / "proxy" / "cache").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "after_removal"
+                and len(node.args) >= 2
+                and isinstance(node.args[1], ast.Constant)
+            ):
+                reasons.add(node.args[1].value)
+    assert reasons, "where does proxy/cache count evictions now? update this test"
+    assert reasons <= set(metrics.EVICTION_REASONS), reasons - set(metrics.EVICTION_REASONS)
+
+
+def test_cache_error_kinds_are_every_kind_the_cache_counts() -> None:
+    source = (ROOT / "proxy" / "cache" / "cache.py").read_text(encoding="utf-8")
+    for kind in metrics.CACHE_ERROR_KINDS:
+        assert f'"{kind}"' in source
+    assert 'kind = "damaged" if is_damage(exc) else "unavailable"' in source
+
+
+def test_after_initialise_every_counter_and_histogram_has_samples() -> None:
+    metrics.initialise("http")
+    for name, value in vars(metrics).items():
+        if isinstance(value, Counter | Histogram):
+            samples = [s for family in value.collect() for s in family.samples]
+            assert samples, f"{name} has no series before its first event"
