@@ -64,6 +64,15 @@ RENDER_QUEUE = Gauge(
     "proxy_render_queue_depth", "Renders waiting for a slot", multiprocess_mode="livesum"
 )
 RENDERS_REJECTED = Counter("proxy_renders_rejected_total", "Renders refused with 503")
+RENDER_JOBS = Counter(
+    "proxy_render_jobs_total",
+    "Jobs of the render processes, by kind and how they ended: ok, refused (a 4xx about the "
+    "source), timeout and memory (killed), crash (the process died), cancelled (nobody waited)",
+    ["kind", "outcome"],
+)
+RENDER_PROCESSES_STARTED = Counter(
+    "proxy_render_processes_started_total", "Render processes started (at start, and to replace)"
+)
 
 CONVERSIONS = Counter("proxy_conversions_total", "Image conversions and frame decodes", ["kind"])
 CONVERSION_DURATION = Histogram(
@@ -97,6 +106,8 @@ ROUTES = ("original", "preview", "image_converter", "health", "metrics")
 # A preview is in one of the output formats, or "source" when the original went out unchanged.
 RENDER_FORMATS = (*CONTENT_TYPES, "source")
 CONVERSION_KINDS = ("convert", "videoframe")
+JOB_KINDS = ("preview", *CONVERSION_KINDS)
+JOB_OUTCOMES = ("ok", "refused", "timeout", "memory", "crash", "cancelled")
 
 
 def initialise(provider: str) -> None:
@@ -126,3 +137,6 @@ def initialise(provider: str) -> None:
     for kind in CONVERSION_KINDS:
         CONVERSIONS.labels(kind)
         CONVERSION_DURATION.labels(kind)
+    for kind in JOB_KINDS:
+        for outcome in JOB_OUTCOMES:
+            RENDER_JOBS.labels(kind, outcome)

@@ -9,20 +9,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import pyvips
-
 from proxy import metrics
 from proxy.cache.caches import Caches
 from proxy.converter.feature import ImageConverter
 from proxy.health import Health
+from proxy.jobs.pool import JobPool
 from proxy.limits import SourceLimits
 from proxy.originals import Originals
 from proxy.previews.feature import Previews
-from proxy.previews.health import libvips_problem
 from proxy.previews.source_loader import SourceLoader
 from proxy.settings import Settings
 from proxy.storage import Storage, create_storage
-from proxy.workpool import WorkPool
 
 
 @dataclass(frozen=True)
@@ -30,7 +27,7 @@ class Services:
     settings: Settings
     storage: Storage
     caches: Caches
-    pool: WorkPool
+    pool: JobPool
     originals: Originals
     converter: ImageConverter
     previews: Previews
@@ -39,9 +36,10 @@ class Services:
     async def start(self) -> None:
         await self.storage.start()
         await self.caches.start()
+        await self.pool.start()
 
     async def close(self) -> None:
-        self.pool.close()
+        await self.pool.close()
         await self.caches.close()
         await self.storage.close()
 
@@ -52,7 +50,7 @@ def build_services(settings: Settings, storage: Storage | None = None) -> Servic
     metrics.initialise(storage.provider)
     caches = Caches.open(settings)
     previews_cfg = settings.previews
-    pool = WorkPool(previews_cfg.concurrency, previews_cfg.queue)
+    pool = JobPool(previews_cfg.concurrency, previews_cfg.queue, previews_cfg.memory_limit)
     limits = SourceLimits.from_settings(
         previews_cfg.max_src_resolution, previews_cfg.max_src_file_size
     )
@@ -61,8 +59,8 @@ def build_services(settings: Settings, storage: Storage | None = None) -> Servic
         originals, storage, caches.image_converter, pool, limits, previews_cfg.converter_timeout
     )
     sources = SourceLoader(originals, converter, limits, caches.previews.staging_dir)
-    # Every render reads a different file; libvips's operation cache would only pin them.
-    pyvips.cache_set_max(0)
-    previews = Previews(previews_cfg, caches.previews, sources, pool, limits)
-    health = Health(storage, caches, {"libvips": libvips_problem})
+    previews = Previews(
+        previews_cfg, caches.previews, sources, pool, limits, timeout=settings.request_timeout
+    )
+    health = Health(storage, caches, {"render": pool.problem})
     return Services(settings, storage, caches, pool, originals, converter, previews, health)

@@ -52,6 +52,8 @@ _PREFIXES: tuple[tuple[bytes, Detected], ...] = (
     (b"ID3", Detected("mp3", "audio/mpeg")),
     (b"OggS", Detected("ogg", "application/ogg")),
     (b"\x00\x00\x01\xba", Detected("mpeg", "video/mpeg")),
+    (b"FLV\x01", Detected("flv", "video/x-flv")),
+    (b"\x30\x26\xb2\x75\x8e\x66\xcf\x11", Detected("asf", "video/x-ms-asf")),
 )
 
 _RIFF = {
@@ -77,7 +79,34 @@ def sniff(head: bytes) -> Detected:
             return detected
     if head[:4] == b"RIFF" and head[8:12] in _RIFF:
         return _RIFF[head[8:12]]
-    return UNKNOWN
+    if len(head) > 376 and head[0] == head[188] == head[376] == 0x47:
+        return Detected("mpegts", "video/mp2t")  # 188-byte packets, each with its sync byte
+    return _markup(head)
+
+
+_SVG = Detected("svg", "image/svg+xml")
+_HTML = Detected("html", "text/html")
+_XML = Detected("xml", "application/xml")
+_MARKUP_SKIP = (b"<?xml", b"<!--", b"<!doctype svg", b"<!doctype")
+
+
+def _markup(head: bytes) -> Detected:
+    """SVG, HTML or other XML: text a browser might run, found past a BOM, whitespace, the
+    XML declaration, comments and a doctype."""
+    text = head[:4096].removeprefix(b"\xef\xbb\xbf").lower()
+    for _ in range(16):
+        text = text.lstrip()
+        if text.startswith(b"<svg"):
+            return _SVG
+        if text.startswith((b"<html", b"<!doctype html", b"<head", b"<body", b"<script")):
+            return _HTML
+        end = b"-->" if text.startswith(b"<!--") else b">"
+        if not text.startswith(_MARKUP_SKIP) or end not in text:
+            break
+        text = text[text.index(end) + len(end) :]
+    if text.startswith(b"<") and b"<svg" in head[:4096].lower():
+        return _SVG
+    return _XML if head.lstrip().startswith(b"<?xml") else UNKNOWN
 
 
 def _iso_media(head: bytes) -> Detected:

@@ -15,6 +15,9 @@ from proxy.web.app import create_app
 
 # Nothing in the tests may reach a real cloud metadata service.
 os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
+# Render processes started by the tests honour the test-only sources that hold, spin, eat
+# memory or crash (proxy/jobs/child.py); a deployment never sets this.
+os.environ["PROXY_JOB_TEST_HOOKS"] = "1"
 
 BUCKET = "abc-public"
 

@@ -1,38 +1,33 @@
 """The image converter: implements `proxy.sources.Converter` over the image-converter cache.
 
 A conversion's cache key is its canonical source ref; its cache `source` is the original's
-`bucket/key`, so purging an original drops every conversion made from it.
+`bucket/key`, so purging an original drops every conversion made from it. Conversions and
+frame decodes run in the render processes (`proxy.jobs`), never in the server.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import hashlib
-import io
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
-from typing import BinaryIO
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
 
 from proxy import metrics
+from proxy.blob import Blob
 from proxy.cache import Cache, Entry, Fill, Maker, Meta, Passthrough
 from proxy.converter import refs
-from proxy.converter.encode import encode
-from proxy.converter.images import Output, convert_image
-from proxy.converter.loaders import from_array
-from proxy.converter.normalize import viewable
-from proxy.converter.rangefile import RangeFile, block_size_for, storage_fetch
+from proxy.converter.jobs import ConvertArgs, FrameArgs
 from proxy.errors import NotFound, PayloadTooLarge
 from proxy.formats import CONTENT_TYPES
+from proxy.jobs.pool import JobPool
+from proxy.jobs.process import JobResult, RangeFetch
+from proxy.jobs.protocol import Job, RangedSource
 from proxy.limits import SourceLimits
 from proxy.originals import Originals
 from proxy.sniff import HEAD_SIZE, sniff
 from proxy.sources import SourceRef
 from proxy.storage import Storage
-from proxy.workpool import Token, WorkPool
-
-VideoOpener = Callable[[Token], str | BinaryIO]
-Job = Callable[[Token], Output]
 
 
 class ImageConverter:
@@ -41,7 +36,7 @@ class ImageConverter:
         originals: Originals,
         storage: Storage,
         cache: Cache,
-        pool: WorkPool,
+        pool: JobPool,
         limits: SourceLimits,
         timeout: float,
     ) -> None:
@@ -104,86 +99,78 @@ class ImageConverter:
         return original
 
     def _convert_maker(self, ref: SourceRef) -> Maker:
+        args = ConvertArgs(refs.format_of(ref), self.limits)
+
         async def make() -> Fill:
             async with await self._complete_original(ref) as original:
                 async with original.pinned() as path:
-                    blob = original.blob(path)
-                    fmt = refs.format_of(ref)
-
-                    def job(token: Token) -> Output:
-                        return convert_image(blob, sniff(blob.head(HEAD_SIZE)), fmt, self.limits)
-
-                    output = await self._timed(refs.CONVERT, job)
-                return self._fill(ref, original.meta, output)
+                    result = await self._run(refs.CONVERT, ref, original.blob(path), args)
+                return self._fill(ref, original.meta, result)
 
         return make
 
     # -- videoframe -------------------------------------------------------------------------
 
     def _frame_maker(self, ref: SourceRef) -> Maker:
-        from proxy.converter.video import grab_frame  # PyAV loads FFmpeg: only when needed
-
         position = refs.position_of(ref)
-        stream_index = refs.stream_index_of(ref)
-        fmt = refs.format_of(ref) or "jpeg"
+        args = FrameArgs(
+            position, refs.stream_index_of(ref), refs.format_of(ref) or "jpeg", self.limits
+        )
 
         async def make() -> Fill:
-            async with self._video_source(ref) as (meta, open_video):
-
-                def job(token: Token) -> Output:
-                    video = open_video(token)
-                    try:
-                        rgb = grab_frame(video, position, stream_index, self.limits, token)
-                    finally:
-                        if not isinstance(video, str):
-                            video.close()
-                    return Output(encode(viewable(from_array(rgb)), fmt), fmt)
-
-                output = await self._timed(refs.VIDEOFRAME, job)
-            return self._fill(ref, meta, output)
+            async with self._video_source(ref) as (meta, source, fetch):
+                result = await self._run(refs.VIDEOFRAME, ref, source, args, fetch)
+            return self._fill(ref, meta, result)
 
         return make
 
     @contextlib.asynccontextmanager
-    async def _video_source(self, ref: SourceRef) -> AsyncIterator[tuple[Meta, VideoOpener]]:
-        """How a worker opens the video: the cached file, or ranged reads if too large to cache."""
+    async def _video_source(
+        self, ref: SourceRef
+    ) -> AsyncIterator[tuple[Meta, Blob | RangedSource, RangeFetch | None]]:
+        """The cached video, pinned; or, when too large to cache, ranged reads of it."""
         original = await self.originals.entry_or_meta(ref.bucket, ref.key)
         if isinstance(original, Meta):
-            size = original.size
-            loop = asyncio.get_running_loop()
 
-            def open_ranged(token: Token) -> BinaryIO:
-                fetch = storage_fetch(self.storage, ref.bucket, ref.key, loop, token)
-                block = block_size_for(size)
-                return io.BufferedReader(RangeFile(fetch, size, block), buffer_size=block)
+            async def fetch(start: int, end: int) -> bytes:
+                async with await self.storage.open(ref.bucket, ref.key, (start, end)) as stream:
+                    return b"".join([chunk async for chunk in stream])
 
-            yield original, open_ranged
+            yield original, RangedSource(original.size, ref.key), fetch
             return
         async with original, original.pinned() as path:
-            blob = original.blob(path)
-
-            def open_cached(token: Token) -> str | BinaryIO:
-                return str(blob.path) if blob.path is not None else blob.open()
-
-            yield original.meta, open_cached
+            yield original.meta, original.blob(path), None
 
     # -- shared -----------------------------------------------------------------------------
 
-    async def _timed(self, kind: str, job: Job) -> Output:
-        started = time.perf_counter()
-        output = await self.pool.run(job, timeout=self.timeout)
+    async def _run(
+        self,
+        kind: str,
+        ref: SourceRef,
+        source: Blob | RangedSource,
+        args: Any,
+        fetch: RangeFetch | None = None,
+    ) -> JobResult:
+        output = self.cache.bodies.staging_path("convert")
+        job = Job(kind, source, args, output, ref.canonical())
+        try:
+            result = await self.pool.run(job, timeout=self.timeout, fetch=fetch)
+        except BaseException:
+            output.unlink(missing_ok=True)  # a killed job may have left part of it
+            raise
         metrics.CONVERSIONS.labels(kind).inc()
-        metrics.CONVERSION_DURATION.labels(kind).observe(time.perf_counter() - started)
-        return output
+        metrics.CONVERSION_DURATION.labels(kind).observe(result.seconds)
+        return result
 
-    def _fill(self, ref: SourceRef, source: Meta, output: Output) -> Fill:
+    def _fill(self, ref: SourceRef, source: Meta, result: JobResult) -> Fill:
         # Same original + same request = same bytes: the ETag survives a cache eviction.
         etag = hashlib.sha256(f"{source.etag}\n{ref.canonical()}".encode()).hexdigest()[:32]
+        assert result.format is not None
         meta = Meta(
-            CONTENT_TYPES[output.fmt],
+            CONTENT_TYPES[result.format],
             etag,
             source.last_modified or time.time(),
-            len(output.body),
+            result.size,
             {"source_etag": source.etag},
         )
-        return Fill(meta, body=output.body)
+        return Fill(meta, body=result.body, file=result.file)

@@ -3,28 +3,33 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import pyvips
 
 from proxy.blob import Blob
 from proxy.converter.encode import default_format, encode
-from proxy.converter.loaders import load_heif, load_nrrd, load_pillow, load_vips
+from proxy.converter.loaders import load_heif, load_nrrd, load_pillow, load_svg, load_vips
 from proxy.converter.normalize import viewable
 from proxy.errors import Unprocessable, UnsupportedMediaType
-from proxy.formats import CONTENT_TYPES
+from proxy.jobs.protocol import Output
 from proxy.limits import SourceLimits
 from proxy.sniff import UNKNOWN, Detected
 
 Loader = Callable[[Blob, SourceLimits], pyvips.Image | None]
 
 # Formats no image loader should try: a video or an archive is never "an image libvips reads".
-NOT_IMAGES = {"mp4", "mov", "matroska", "avi", "mpeg", "mp3", "ogg", "wav", "zip", "gzip"}
+NOT_IMAGES = {
+    "mp4", "mov", "matroska", "avi", "mpeg", "mpegts", "flv", "asf", "mp3", "ogg", "wav",
+    "zip", "gzip", "html", "xml",
+}  # fmt: skip
 # Formats this converter claims: failing to load one of them means the file is corrupt.
-KNOWN_IMAGES = {"tiff", "bmp", "heif", "nrrd", "mpo", "jpeg", "png", "gif", "webp", "avif", "ico"}
+KNOWN_IMAGES = {
+    "tiff", "bmp", "heif", "nrrd", "mpo", "jpeg", "png", "gif", "webp", "avif", "ico", "svg",
+}  # fmt: skip
 LOSSY_SOURCES = {"jpeg", "mpo", "heif", "webp", "avif"}
 _SPECIFIC: dict[str, tuple[Loader, ...]] = {
     "heif": (load_heif,),
+    "svg": (load_svg,),
     "nrrd": (load_nrrd,),
     "bmp": (load_pillow, load_vips),
     "ico": (load_pillow, load_vips),
@@ -32,18 +37,8 @@ _SPECIFIC: dict[str, tuple[Loader, ...]] = {
 _GENERIC: tuple[Loader, ...] = (load_vips, load_pillow)
 
 
-@dataclass(frozen=True)
-class Output:
-    body: bytes
-    fmt: str
-
-    @property
-    def content_type(self) -> str:
-        return CONTENT_TYPES[self.fmt]
-
-
 def convert_image(blob: Blob, detected: Detected, fmt: str | None, limits: SourceLimits) -> Output:
-    """Runs in a worker thread: it decodes and encodes."""
+    """Runs in a render process: it decodes and encodes."""
     if detected.kind in NOT_IMAGES:
         raise UnsupportedMediaType(f"unsupported type {detected.mime}: not an image")
     image = _load(blob, detected, limits)

@@ -16,8 +16,9 @@ from proxy.blob import Blob
 from proxy.errors import Unprocessable
 from proxy.limits import SourceLimits
 
-# Loaders that would read any text or raw file as an image, or map files by their header.
-_REFUSED_LOADERS = ("csvload", "matrixload", "vipsload", "rawload")
+# Loaders that would read any text or raw file as an image, or map files by their header;
+# and SVG by path, which could follow references to files next to it (see load_svg).
+_REFUSED_LOADERS = ("csvload", "matrixload", "vipsload", "rawload", "svgload")
 _PILLOW_MODES = {"1": "L", "P": "RGBA", "PA": "RGBA", "LA": "LA", "CMYK": "RGB", "YCbCr": "RGB"}
 
 
@@ -32,6 +33,17 @@ def load_vips(blob: Blob, limits: SourceLimits) -> pyvips.Image | None:
         return None
     if image.get("vips-loader").startswith(_REFUSED_LOADERS):
         return None
+    limits.check_pixels(image.width, image.height)
+    return image
+
+
+def load_svg(blob: Blob, limits: SourceLimits) -> pyvips.Image:
+    """From memory, never by path: with no file to be relative to, librsvg follows no
+    reference out of the document. The canvas is checked before anything is rasterised."""
+    try:
+        image = pyvips.Image.new_from_buffer(blob.read(), "", access="sequential")
+    except pyvips.Error as exc:
+        raise Unprocessable("cannot read SVG: not a valid document") from exc
     limits.check_pixels(image.width, image.height)
     return image
 

@@ -1,23 +1,19 @@
 """A seekable, read-only file over ranged storage reads, for decoders that need a file.
 
 FFmpeg reads a video's index and then only the packets it decodes, so a frame from a large
-uncached video costs a few ranged reads instead of a download. Reads come from a worker
-thread; each missing block is fetched on the event loop and waited for.
+uncached video costs a few ranged reads instead of a download. The render process asks the
+server for each missing block (the server reads the store) and waits for it.
 """
 
 from __future__ import annotations
 
-import asyncio
 import io
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from proxy.storage import Storage
-
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer
-from proxy.workpool import Token
 
 MIN_BLOCK = 64 * 1024
 MAX_BLOCK = 1024 * 1024
@@ -88,26 +84,3 @@ class RangeFile(io.RawIOBase):
         if len(self._blocks) > self.max_blocks:
             self._blocks.popitem(last=False)
         return block
-
-
-def storage_fetch(
-    storage: Storage, bucket: str, key: str, loop: asyncio.AbstractEventLoop, token: Token
-) -> Fetch:
-    """A blocking fetch for worker threads, running the async ranged read on `loop`."""
-
-    async def read(start: int, end: int) -> bytes:
-        async with await storage.open(bucket, key, (start, end)) as stream:
-            return b"".join([chunk async for chunk in stream])
-
-    def fetch(start: int, end: int) -> bytes:
-        token.check()
-        future = asyncio.run_coroutine_threadsafe(read(start, end), loop)
-        while True:
-            try:
-                return future.result(timeout=0.5)
-            except TimeoutError:
-                if token.cancelled:  # the request gave up: don't keep the worker waiting
-                    future.cancel()
-                    token.check()
-
-    return fetch

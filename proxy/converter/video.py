@@ -13,26 +13,24 @@ from proxy.converter.refs import Position
 from proxy.errors import NotFound, RangeNotSatisfiable, Unprocessable, UnsupportedMediaType
 from proxy.limits import SourceLimits
 from proxy.sniff import HEAD_SIZE, sniff
-from proxy.workpool import Token
 
-# What a file FFmpeg cannot open may still be: a broken video, or a headerless stream.
-VIDEO_KINDS = {"mp4", "mov", "matroska", "avi", "mpeg", "unknown"}
+# The containers FFmpeg is asked to open: anything else is refused before it sees a byte.
+VIDEO_CONTAINERS = frozenset(
+    {"mp4", "mov", "matroska", "avi", "mpeg", "mpegts", "flv", "asf", "ogg"}
+)
 
 
 def grab_frame(
-    source: str | BinaryIO,
-    position: Position,
-    stream_index: int,
-    limits: SourceLimits,
-    token: Token,
+    source: str | BinaryIO, position: Position, stream_index: int, limits: SourceLimits
 ) -> np.ndarray:
-    """The RGB frame on screen at `position`; runs in a worker thread."""
+    """The RGB frame on screen at `position`; runs in a render process."""
+    detected = sniff(_head(source))
+    if detected.kind not in VIDEO_CONTAINERS:
+        what = detected.mime if detected.kind != "unknown" else "a file of no known type"
+        raise UnsupportedMediaType(f"unsupported type {what}: not a video")
     try:
         container = av.open(source, mode="r")
     except av.FFmpegError as exc:
-        detected = sniff(_head(source))
-        if detected.kind not in VIDEO_KINDS:
-            raise UnsupportedMediaType(f"unsupported type {detected.mime}: not a video") from exc
         raise Unprocessable(f"cannot read video: {exc.strerror or exc}") from exc
     try:
         with container:
@@ -40,7 +38,7 @@ def grab_frame(
             if stream.codec_context.width and stream.codec_context.height:
                 limits.check_pixels(stream.codec_context.width, stream.codec_context.height)
             target = _target_seconds(container, stream, position)
-            frame = _frame_at(container, stream, target, position, token)
+            frame = _frame_at(container, stream, target, position)
             limits.check_pixels(frame.width, frame.height)  # headers may not have told
             return frame.to_ndarray(format="rgb24")
     except av.FFmpegError as exc:
@@ -52,7 +50,9 @@ def _head(source: str | BinaryIO) -> bytes:
         with open(source, "rb") as fh:
             return fh.read(HEAD_SIZE)
     source.seek(0)
-    return source.read(HEAD_SIZE)
+    head = source.read(HEAD_SIZE)
+    source.seek(0)
+    return head
 
 
 def _video_stream(container: av.container.InputContainer, index: int) -> av.VideoStream:
@@ -106,7 +106,6 @@ def _frame_at(
     stream: av.VideoStream,
     seconds: float,
     position: Position,
-    token: Token,
 ) -> av.VideoFrame:
     time_base = stream.time_base or Fraction(1, av.time_base)
     start = stream.start_time or 0
@@ -117,7 +116,6 @@ def _frame_at(
             container.seek(target, stream=stream, backward=True, any_frame=False)
     chosen: av.VideoFrame | None = None
     for frame in container.decode(stream):
-        token.check()
         pts = frame.pts if frame.pts is not None else target
         if pts > target and chosen is not None:
             return chosen

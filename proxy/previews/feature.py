@@ -13,21 +13,22 @@ import time
 from dataclasses import dataclass, replace
 
 from proxy import metrics
-from proxy.blob import Blob
 from proxy.cache import Cache, Fill, Meta, Result
 from proxy.errors import Forbidden, NotFound
 from proxy.formats import CONTENT_TYPES
+from proxy.jobs.pool import JobPool
+from proxy.jobs.protocol import Job
 from proxy.limits import SourceLimits
 from proxy.previews.formats import Choice, choose
+from proxy.previews.job import PreviewArgs
 from proxy.previews.options import Options
 from proxy.previews.parse import parse_options
-from proxy.previews.render import Rendered, RenderSettings, render
+from proxy.previews.render import RenderSettings
 from proxy.previews.signature import verify
 from proxy.previews.source_loader import SourceLoader
 from proxy.previews.url import parse_url
 from proxy.settings import PreviewSettings
 from proxy.sources import SourceRef
-from proxy.workpool import Token, WorkPool
 
 RESOLVE_MEMO = 8192
 
@@ -47,30 +48,21 @@ def cache_key(options: Options, source: SourceRef, fmt: str, default_quality: in
     return f"{options.canonical()}|{source.canonical()}|{fmt}|dq{default_quality}"
 
 
-def _timed_render(
-    source: Blob, options: Options, requested: str, settings: RenderSettings
-) -> Rendered:
-    """Runs in a pool thread, so the duration excludes the wait for a slot."""
-    started = time.perf_counter()
-    rendered = render(source, options, requested, settings)
-    metrics.RENDER_DURATION.observe(time.perf_counter() - started)
-    metrics.RENDERS.labels(rendered.format or "source").inc()
-    return rendered
-
-
 class Previews:
     def __init__(
         self,
         settings: PreviewSettings,
         cache: Cache,
         sources: SourceLoader,
-        pool: WorkPool,
+        pool: JobPool,
         limits: SourceLimits,
+        timeout: float,
     ) -> None:
         self.settings = settings
         self.cache = cache
         self.sources = sources
         self.pool = pool
+        self.timeout = timeout
         self.render_settings = RenderSettings(
             limits=limits,
             max_result_dimension=settings.max_result_dimension,
@@ -119,13 +111,17 @@ class Previews:
 
     async def _render(self, preview: Preview) -> Fill:
         async with self.sources.open(preview.source) as loaded:
-            blob, options, fmt = loaded.blob, preview.options, preview.choice.format
-
-            def job(token: Token) -> Rendered:
-                return _timed_render(blob, options, fmt, self.render_settings)
-
-            rendered = await self.pool.run(job)
-        content_type = CONTENT_TYPES.get(rendered.format or "", loaded.meta.content_type)
+            args = PreviewArgs(preview.options, preview.choice.format, self.render_settings)
+            output = self.cache.bodies.staging_path("render")
+            job = Job("preview", loaded.blob, args, output, preview.source.canonical())
+            try:
+                result = await self.pool.run(job, timeout=self.timeout)
+            except BaseException:
+                output.unlink(missing_ok=True)  # a killed render may have left part of it
+                raise
+        metrics.RENDER_DURATION.observe(result.seconds)
+        metrics.RENDERS.labels(result.format or "source").inc()
+        content_type = CONTENT_TYPES.get(result.format or "", loaded.meta.content_type)
         etag = hashlib.sha256(f"{preview.key}\n{loaded.meta.etag}".encode()).hexdigest()[:32]
-        meta = Meta(content_type, etag, loaded.meta.last_modified, len(rendered.body))
-        return Fill(meta, body=rendered.body)
+        meta = Meta(content_type, etag, loaded.meta.last_modified, result.size)
+        return Fill(meta, body=result.body, file=result.file)

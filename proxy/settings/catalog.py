@@ -148,6 +148,13 @@ SETTINGS: tuple[Setting, ...] = (
         "renders that may wait",
     ),
     Setting(
+        "PREVIEWS_MEMORY_LIMIT",
+        "1g",
+        k.size("64m", "1t"),
+        "memory one render process may use for a job beyond its own start-up; past it the job "
+        "is killed and answered 422",
+    ),
+    Setting(
         "PREVIEWS_MAX_SRC_RESOLUTION",
         "50",
         k.number(0, 10_000, "megapixels"),

@@ -192,6 +192,7 @@ def _previews(r: _Reader) -> PreviewSettings:
     return PreviewSettings(
         concurrency=concurrency,
         queue=64 * concurrency if queue is None else queue,
+        memory_limit=r("PREVIEWS_MEMORY_LIMIT", 1 << 30),
         max_src_resolution=r("PREVIEWS_MAX_SRC_RESOLUTION", 1.0),
         max_src_file_size=r("PREVIEWS_MAX_SRC_FILE_SIZE", 0),
         max_result_dimension=r("PREVIEWS_MAX_RESULT_DIMENSION", 1),

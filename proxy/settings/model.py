@@ -44,6 +44,7 @@ class StorageSettings:
 class PreviewSettings:
     concurrency: int
     queue: int
+    memory_limit: int
     max_src_resolution: float
     max_src_file_size: int
     max_result_dimension: int

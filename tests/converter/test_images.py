@@ -5,6 +5,7 @@ import pyvips
 from proxy.blob import Blob
 from proxy.converter.images import convert_image
 from proxy.errors import Unprocessable, UnsupportedMediaType
+from proxy.formats import CONTENT_TYPES
 from proxy.limits import SourceLimits
 from proxy.sniff import sniff
 from tests.conftest import encode_image
@@ -20,7 +21,7 @@ def convert(body: bytes, fmt: str | None = None, limits: SourceLimits = LIMITS):
 
 def test_16bit_gradient_is_stretched_to_8bit_keeping_its_order():
     output, image = convert(media.tiff16(media.gradient16()))
-    assert output.fmt == "png"
+    assert output.format == "png"
     assert (image.width, image.height, image.bands, image.format) == (256, 8, 1, "uchar")
     row = image.numpy()[0]
     assert row[0] == 0 and row[-1] == 255  # its own range, not 0-65535
@@ -51,14 +52,14 @@ def test_cmyk_tiff_becomes_srgb():
 
 def test_heic_becomes_jpeg():
     output, image = convert(media.heic(64, 48))
-    assert output.fmt == "jpeg" and output.content_type == "image/jpeg"
+    assert output.format == "jpeg" and CONTENT_TYPES[output.format] == "image/jpeg"
     assert (image.width, image.height, image.bands) == (64, 48, 3)
     assert image[1].avg() > 150 and image[0].avg() < 80  # green survives
 
 
 def test_bmp_becomes_png():
     output, image = convert(media.bmp(30, 20))
-    assert output.fmt == "png"
+    assert output.format == "png"
     assert (image.width, image.height) == (30, 20)
     assert image[0].avg() > 240
 
@@ -67,7 +68,7 @@ def test_mpo_gives_its_first_image_as_jpeg():
     body = media.mpo(((40, 30), (20, 10)))
     assert sniff(body).kind == "mpo"
     output, image = convert(body)
-    assert output.fmt == "jpeg"
+    assert output.format == "jpeg"
     assert (image.width, image.height) == (40, 30)
 
 
@@ -87,7 +88,7 @@ def test_nrrd_3d_volume_is_refused(tmp_path):
 
 def test_format_override():
     output, image = convert(media.tiff16(media.gradient16()), fmt="webp")
-    assert output.content_type == "image/webp"
+    assert CONTENT_TYPES[output.format] == "image/webp"
     assert image.get("vips-loader").startswith("webpload")
 
 

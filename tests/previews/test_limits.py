@@ -59,6 +59,6 @@ async def test_result_dimension_limit_is_422(make_client, make_settings, put_fil
     assert (await fetch("/previews/q/rs:fit:100:100:1/plain/abc-public/photo.jpg"))[0] == 200
 
 
-async def test_health_reports_libvips(client):
+async def test_health_reports_the_render_processes(client):
     response = await client.get("/health")
-    assert (await response.json())["libvips"] == "ok"
+    assert (await response.json())["render"] == "ok"

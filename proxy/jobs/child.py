@@ -1,0 +1,197 @@
+"""A render process: `python -m proxy.jobs.child FD MEMORY_LIMIT`, started by `JobPool`.
+
+It decodes and encodes hostile images, so it is built to be expendable: it runs one job at a
+time, has an address-space limit (the server also watches its resident memory), dies with
+the server, and when it crashes, is killed for taking too long, or runs out of memory, only
+the request it served fails; the server starts a fresh one. This module is the composition
+root of the render process: the only place that knows every kind of job.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import os
+import resource
+import signal
+import socket
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+from proxy.errors import ProxyError
+from proxy.jobs.protocol import (
+    INLINE_OUTPUT,
+    STATUSES,
+    Job,
+    Output,
+    RangeData,
+    receive_pickle,
+    send_json,
+)
+
+JobFunction = Callable[[Job, Callable[[int, int], bytes] | None], Output]
+# Room above the measured baseline for libvips's thread stacks and allocator arenas, which
+# reserve address space they never touch.
+ADDRESS_SLACK = 256 << 20
+TEST_HOOKS = "PROXY_JOB_TEST_HOOKS"
+
+
+def job_functions() -> dict[str, JobFunction]:
+    from proxy.converter.jobs import convert, video_frame
+    from proxy.previews.job import render_preview
+
+    return {"preview": render_preview, "convert": convert, "videoframe": video_frame}
+
+
+class JobLog(logging.Handler):
+    """What libvips and the decoders say during a job: chatter (INFO) is dropped to DEBUG,
+    warnings are kept, once each, and sent to the server with the source's name."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines: dict[str, int] = {}
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.levelno >= logging.WARNING:
+            message = record.getMessage().strip()[:500]
+            self.lines.setdefault(f"{record.levelname.lower()}:{message}", record.levelno)
+
+    def drain(self) -> list[tuple[int, str]]:
+        lines = [(level, text.split(":", 1)[1]) for text, level in self.lines.items()]
+        self.lines.clear()
+        return lines
+
+
+class Ranges:
+    """Ranged reads of a source, asked of the server (which reads the store) and waited for."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+
+    def __call__(self, start: int, end: int) -> bytes:
+        send_json(self.sock, {"type": "range", "start": start, "end": end})
+        answer = receive_pickle(self.sock)
+        if not isinstance(answer, RangeData) or answer.data is None:
+            reason = answer.reason if isinstance(answer, RangeData) else "no answer"
+            raise OSError(f"ranged read failed: {reason}")
+        return answer.data
+
+
+def _die_with_the_server() -> None:
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: no render process outlives its server
+    if os.getppid() == 1:
+        os._exit(1)
+
+
+def _vm(field: str) -> int:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def _limit_memory(limit: int) -> None:
+    """Address space: what this process uses after start-up, plus the limit."""
+    ceiling = _vm("VmSize") + limit + ADDRESS_SLACK
+    resource.setrlimit(resource.RLIMIT_AS, (ceiling, ceiling))
+
+
+def _warm_up() -> None:
+    import pyvips
+
+    # Every job reads a different file: libvips's operation cache would only pin memory.
+    pyvips.cache_set_max(0)
+    pyvips.Image.black(64, 64).thumbnail_image(16).jpegsave_buffer()
+
+
+def _test_hooks(job: Job) -> Job:
+    """Only with PROXY_JOB_TEST_HOOKS=1 (the tests'): sources that hold, spin, eat or crash.
+
+    `PROXY-TEST-HOLD <gate path>` + newline + an image: waits until the gate file exists, then
+    renders the image, so a test knows a render is in flight without betting on its speed.
+    """
+    from dataclasses import replace
+
+    from proxy.blob import Blob
+
+    if not isinstance(job.source, Blob):
+        return job
+    head = job.source.head(256)
+    if head.startswith(b"PROXY-TEST-HOLD "):
+        line, _, _ = head.partition(b"\n")
+        gate = line.split(b" ", 1)[1].decode()
+        while not os.path.exists(gate):
+            time.sleep(0.005)
+        return replace(job, source=Blob.of_bytes(job.source.read()[len(line) + 1 :]))
+    if head.startswith(b"PROXY-TEST-CRASH"):
+        ctypes.string_at(0)  # a segfault, as a decoder bug would cause
+    elif head.startswith(b"PROXY-TEST-SPIN"):
+        while True:
+            pass
+    elif head.startswith(b"PROXY-TEST-EAT"):
+        hog = []
+        while True:
+            hog.append(bytearray(16 << 20))
+    return job
+
+
+def _answer(
+    sock: socket.socket, job: Job, functions: dict[str, JobFunction]
+) -> tuple[dict[str, Any], bytes]:
+    """The result message of one job: done (with the output, or in a file), or why not."""
+    if os.environ.get(TEST_HOOKS) == "1":
+        job = _test_hooks(job)
+    try:
+        output = functions[job.kind](job, Ranges(sock))
+    except ProxyError as exc:
+        status = exc.status if exc.status in STATUSES else 422
+        return {"type": "error", "status": status, "reason": exc.reason[:300]}, b""
+    except MemoryError:
+        return {"type": "memory"}, b""
+    except Exception as exc:  # a decoder failure we have no better words for
+        return {"type": "error", "status": 422, "reason": _reason(exc)}, b""
+    header: dict[str, Any] = {"type": "done", "format": output.format, "extra": output.extra}
+    if len(output.body) <= INLINE_OUTPUT:
+        return header, output.body
+    with open(job.output, "xb") as out:
+        out.write(output.body)
+    return {**header, "file": len(output.body)}, b""
+
+
+def main(argv: list[str]) -> int:
+    _die_with_the_server()
+    sock = socket.socket(fileno=int(argv[0]))
+    memory_limit = int(argv[1])
+    log = JobLog()
+    root = logging.getLogger()
+    root.handlers[:] = [log]
+    root.setLevel(logging.DEBUG)
+    functions = job_functions()
+    _warm_up()
+    _limit_memory(memory_limit)
+    send_json(sock, {"type": "ready", "rss": _vm("VmRSS")})
+    while True:
+        try:
+            job = receive_pickle(sock)
+        except EOFError:
+            return 0
+        header, payload = _answer(sock, job, functions)
+        for level, line in log.drain():  # before the result: the server reads them first
+            send_json(sock, {"type": "log", "level": level, "message": line})
+        send_json(sock, header, payload)
+
+
+def _reason(exc: Exception) -> str:
+    detail = str(exc).strip().splitlines()
+    return f"cannot process image: {detail[0][:200] if detail else type(exc).__name__}"
+
+
+if __name__ == "__main__":
+    try:
+        raise SystemExit(main(sys.argv[1:]))
+    except (BrokenPipeError, ConnectionError, EOFError):
+        raise SystemExit(0) from None  # the server went away: nothing to say to anyone
