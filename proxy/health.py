@@ -31,10 +31,13 @@ class Report:
 
 
 class Health:
-    def __init__(self, storage: Storage, caches: Caches, checks: Mapping[str, Check]) -> None:
+    def __init__(
+        self, storage: Storage, caches: Caches, checks: Mapping[str, Check], node: str = ""
+    ) -> None:
         self.storage = storage
         self.caches = caches
         self.checks = dict(checks)
+        self.node = node  # which node of a cluster answered
         self._probed_at = -PROBE_TTL
         self._storage_problems: list[str] = []
         self._lock = asyncio.Lock()
@@ -58,6 +61,7 @@ class Health:
         caches = self.cache_problems()
         extra = {name: check() or "ok" for name, check in self.checks.items()}
         checks: dict[str, object] = {
+            "node": self.node,
             "storage": "; ".join(storage) or "ok",
             "caches": {cache.name: caches.get(cache.name, "ok") for cache in self.caches},
             **extra,

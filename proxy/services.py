@@ -62,5 +62,5 @@ def build_services(settings: Settings, storage: Storage | None = None) -> Servic
     # Every render reads a different file; libvips's operation cache would only pin them.
     pyvips.cache_set_max(0)
     previews = Previews(previews_cfg, caches.previews, sources, pool, limits)
-    health = Health(storage, caches, {"libvips": libvips_problem})
+    health = Health(storage, caches, {"libvips": libvips_problem}, settings.node_name)
     return Services(settings, storage, caches, pool, originals, converter, previews, health)

@@ -71,4 +71,5 @@ class Settings:
     log_level: str
     access_log: bool
     previews: PreviewSettings
+    node_name: str = ""  # NODE_NAME, or the host name when that is empty
     raw: Mapping[str, str] = field(repr=False, default_factory=dict)
