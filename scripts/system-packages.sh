@@ -2,6 +2,7 @@
 # Usage: . scripts/system-packages.sh
 # One line per package: the command it provides, then the package that provides it.
 SYSTEM_PACKAGES=(
+  "haproxy haproxy"
 )
 _missing=()
 for _entry in "${SYSTEM_PACKAGES[@]}"; do
