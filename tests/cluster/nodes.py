@@ -59,7 +59,7 @@ class Node:
             raise AssertionError(f"{self.name} exited: {self.log_path.read_text()[-2000:]}")
         try:
             with urllib.request.urlopen(self.base + "/health", timeout=5) as answer:
-                return answer.status == 200
+                return bool(answer.status == 200)
         except OSError:
             return False
 

@@ -34,6 +34,16 @@ from tests.storage.conftest import (
 )
 
 CONCURRENCY = 16
+# Requests without a source object (HAProxy balances them round robin) and their answers.
+UNROUTED = {
+    "/health": 200,
+    "/metrics": 200,
+    "/": 404,
+    "/no-such-bucket/a.jpg": 404,
+    "/previews/q/rs:fit:10:0/not*base64!.jpg": 400,
+    "/previews/q/rs:fit:10:0/plain/": 400,
+    "/previews/q/rs:fit:10:0/plain/http://example.com/a.jpg": 400,
+}
 
 
 @dataclass
@@ -184,6 +194,10 @@ async def scenario(cluster: Cluster) -> None:
         warm = await fetch(cluster.forms(ranges=True), seed=2)
         assert owners(check(cluster, warm)) == owner
         assert cached(warm)
+        # What has no source object is answered all the same, by whichever node gets it.
+        for path, status in UNROUTED.items():
+            answer = await clients.fetch(session, haproxy.base, Form(path, path, "none"))
+            assert (answer.status, answer.node in NODE_NAMES) == (status, True), path
         assert await asyncio.to_thread(cluster.reads) == reads
 
         # kill -9 the node with the most objects while it holds requests, over connections

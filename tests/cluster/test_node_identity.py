@@ -9,12 +9,13 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from proxy.settings import Settings, SettingsError, parse_settings
 from tests.conftest import encode_image
 
-MakeClient = Callable[..., Awaitable[TestClient]]
+MakeClient = Callable[..., Awaitable[TestClient[web.Request, web.Application]]]
 
 
 def test_node_name_defaults_to_the_host_name(tmp_path: Path) -> None:
