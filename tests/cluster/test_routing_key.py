@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import pytest
 
+from proxy.formats import ALIASES
 from tests.cluster.conftest import EchoCluster
 from tests.cluster.haproxy import get
 from tests.cluster.routing import (
     Form,
+    b64,
     converted_forms,
     original_forms,
     preview_forms,
@@ -74,6 +76,21 @@ def test_an_at_sign_before_a_format_name_is_the_extension_for_both(
         assert proxy_source(path) == origin
         _, hashed = route(echo_cluster, Form(path, path, "preview"))
         assert hashed == origin.encode()
+
+
+@pytest.mark.parametrize("alias", sorted({*ALIASES, *(a.upper() for a in ALIASES)}))
+def test_every_output_format_name_is_an_extension_to_both(
+    echo_cluster: EchoCluster, alias: str
+) -> None:
+    # The config lists the format names of proxy/formats.py; a new one must be added there.
+    origin = f"{BUCKET}/x/photo"
+    for path in [
+        f"/previews/q/rs:fit:10:0/plain/{origin}@{alias}",
+        f"/previews/q/rs:fit:10:0/{b64(origin)}.{alias}",
+    ]:
+        assert proxy_source(path) == origin
+        _, hashed = route(echo_cluster, Form(path, path, "preview"))
+        assert hashed == origin.encode(), path
 
 
 def test_objects_spread_over_the_nodes(echo_cluster: EchoCluster) -> None:
