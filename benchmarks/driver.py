@@ -1,7 +1,7 @@
 """Runs the benchmark scenarios and writes benchmarks/results/ (results.md, results.json, *.png).
 
 Usage (from the repository root, after benchmarks/run.sh installed the tools):
-    .venv/bin/python -m benchmarks [--quick] [--only cache_hits,cold,remote,streaming,memory]
+    .venv/bin/python -m benchmarks [--quick] [--only cache_hits,cold,remote,streaming,memory,cluster]
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ SCENARIOS = {
     "remote": "benchmarks.scenarios.remote",
     "streaming": "benchmarks.scenarios.streaming",
     "memory": "benchmarks.scenarios.memory",
+    "cluster": "benchmarks.scenarios.cluster",
 }
 
 # What every proxy instance runs with (DATA_PATH is set per instance).
@@ -145,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [s for s in chosen if s not in SCENARIOS]
     if unknown:
         parser.error(f"unknown scenario(s): {', '.join(unknown)}")
-    for tool in ("wrk", "nginx", "curl"):
+    for tool in ("wrk", "nginx", "curl", "haproxy"):
         if not shutil.which(tool) and not os.path.exists(f"/usr/sbin/{tool}"):
             log(f"warning: {tool} is not installed; run benchmarks/run.sh to install it")
 
@@ -196,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
         "serve --workers": str(ctx.workers),
         **ctx.env,
     }
-    md = report.write(sections, machine(), versions(), settings, meta)
+    md = report.write(sections, machine(), versions(), settings, meta, order=list(SCENARIOS))
     log(f"wrote {md} and {len(list(RESULTS.glob('*.png')))} plots in {meta['seconds']:.0f} s")
     return 0
 

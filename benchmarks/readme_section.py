@@ -21,14 +21,14 @@ def section(results: str) -> str:
     out = [f"_{run_line}_", ""]
     for part in re.split(r"\n(?=## )", results):
         title = part.splitlines()[0]
-        if not re.match(r"## [1-5]\.", title):
+        if not re.match(r"## \d+\.", title):
             continue
         lines = part.splitlines()
         out += [f"#### {title[3:]}", ""]
         out += [line for line in lines if line.startswith("|")]
         out.append("")
         for line in lines:
-            if line.startswith(("- **PASS**", "- **FAIL**")):
+            if line.startswith(("- **PASS**", "- **FAIL**", "_Kept from the run of")):
                 out += [line, ""]
         for alt, name in re.findall(r"!\[([^\]]+)\]\(([^)]+)\)", part):
             out.append(f"![{alt}](benchmarks/results/{name})")

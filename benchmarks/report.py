@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import time
 from pathlib import Path
 
@@ -92,9 +93,41 @@ def table_md(headers: list[str], rows: list[list[str]]) -> str:
     return "\n".join(out)
 
 
+def previous_sections(rerun: set[str]) -> dict[str, tuple[str, dict]]:
+    """The last results' sections for scenarios this run does not measure again, by key:
+    (markdown, results.json entry). A run of some scenarios (--only) keeps the others."""
+    md_path, json_path = RESULTS / "results.md", RESULTS / "results.json"
+    if not md_path.exists() or not json_path.exists():
+        return {}
+    old = json.loads(json_path.read_text())
+    blocks = {
+        part.splitlines()[0][3:]: part.rstrip() + "\n"
+        for part in re.split(r"\n(?=## )", md_path.read_text())
+        if part.startswith("## ")
+    }
+    kept = {}
+    for key, entry in old.get("scenarios", {}).items():
+        block = blocks.get(entry["title"])
+        if key in rerun or block is None:
+            continue
+        if "_Kept from the run of" not in block:
+            block += (
+                f"\n_Kept from the run of {old['meta']['when']} (`{old['meta']['command']}`)._\n"
+            )
+        kept[key] = (block, entry)
+    return kept
+
+
 def write(
-    sections: list[Section], machine: dict, versions: dict, settings: dict, meta: dict
+    sections: list[Section],
+    machine: dict,
+    versions: dict,
+    settings: dict,
+    meta: dict,
+    order: list[str] | None = None,
 ) -> Path:
+    """`order`: every scenario key in report order; sections of the last run that this run
+    did not measure again are kept in their place (see previous_sections)."""
     RESULTS.mkdir(parents=True, exist_ok=True)
     lines = [
         "# Benchmarks: the proxy side by side with nginx, thumbor and raw libvips",
@@ -121,7 +154,24 @@ def write(
     ]
     if meta.get("notes"):
         lines += ["## Notes", ""] + [f"- {n}" for n in meta["notes"]] + [""]
-    for sec in sections:
+    kept = previous_sections({sec.key for sec in sections}) if order else {}
+    fresh = {sec.key: sec for sec in sections}
+    scenarios = {}
+    for key in order or list(fresh):
+        if key in kept:
+            block, entry = kept[key]
+            lines += [block]
+            scenarios[key] = entry
+            continue
+        if key not in fresh:
+            continue
+        sec = fresh[key]
+        scenarios[key] = {
+            "title": sec.title,
+            "skipped": sec.skipped,
+            "notes": sec.notes,
+            "data": sec.data,
+        }
         lines += [f"## {sec.title}", ""]
         if sec.intro:
             lines += [sec.intro, ""]
@@ -145,10 +195,7 @@ def write(
         "machine": machine,
         "versions": versions,
         "settings": settings,
-        "scenarios": {
-            s.key: {"title": s.title, "skipped": s.skipped, "notes": s.notes, "data": s.data}
-            for s in sections
-        },
+        "scenarios": scenarios,
         "written": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     (RESULTS / "results.json").write_text(json.dumps(raw, indent=2, default=str))

@@ -2,9 +2,9 @@
 # Benchmarks the proxy side by side with nginx, thumbor and raw libvips; writes
 # benchmarks/results/ (results.md, results.json, *.png).
 #
-# Usage: ./benchmarks/run.sh [--quick] [--only cache_hits,cold,remote,streaming,memory] [--workers N]
+# Usage: ./benchmarks/run.sh [--quick] [--only cache_hits,cold,remote,streaming,memory,cluster] [--workers N]
 #
-# Installs what it needs when missing: wrk, nginx and curl (Debian packages, apt-get), the
+# Installs what it needs when missing: wrk, nginx, curl and haproxy (Debian packages), the
 # project venv with its test extra (moto[s3], flask, flask-cors) and matplotlib, and thumbor in
 # its own venv under benchmarks/work/ (gitignored). Everything it starts listens on 127.0.0.1
 # and stops when the run ends.
@@ -21,6 +21,7 @@ missing=()
 command -v wrk >/dev/null 2>&1 || missing+=(wrk)
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
 command -v curl >/dev/null 2>&1 || missing+=(curl)
+command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || missing+=(haproxy)
 if [ ${#missing[@]} -gt 0 ]; then
   SUDO=""
   [ "$(id -u)" -ne 0 ] && SUDO="sudo"

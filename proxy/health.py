@@ -63,11 +63,13 @@ class Health:
         caches: Caches,
         checks: Mapping[str, Check],
         clock: Callable[[], float] = time.monotonic,
+        node: str = "",
     ) -> None:
         self.storage = storage
         self.caches = caches
         self.checks = dict(checks)
         self.clock = clock
+        self.node = node  # which node of a cluster answered
         self._probed_at = -PROBE_TTL
         self._storage_problems: list[str] = []
         self._failures_seen = store_failures(storage.provider)
@@ -97,6 +99,7 @@ class Health:
         caches = self.cache_problems()
         extra = {name: check() or "ok" for name, check in self.checks.items()}
         checks: dict[str, object] = {
+            "node": self.node,
             "storage": "; ".join(storage) or "ok",
             "caches": {cache.name: caches.get(cache.name, "ok") for cache in self.caches},
             **extra,

@@ -53,6 +53,14 @@ HTTP_DURATION = Histogram(
 HTTP_IN_FLIGHT = Gauge(
     "proxy_http_requests_in_flight", "Requests being answered", multiprocess_mode="livesum"
 )
+HTTP_CONNECTIONS = Gauge(
+    "proxy_http_connections", "Open client connections", multiprocess_mode="livesum"
+)
+HTTP_CONNECTIONS_SHED = Counter(
+    "proxy_http_connections_shed_total",
+    "Connections closed past HTTP_MAX_CONNECTIONS: the longest idle one, or the new one",
+    ["reason"],
+)
 
 RENDERS = Counter("proxy_renders_total", "Previews rendered", ["format"])
 RENDER_DURATION = Histogram(
@@ -107,6 +115,7 @@ ROUTES = ("original", "preview", "image_converter", "health", "metrics")
 RENDER_FORMATS = (*CONTENT_TYPES, "source")
 CONVERSION_KINDS = ("convert", "videoframe")
 JOB_KINDS = ("preview", *CONVERSION_KINDS)
+SHED_REASONS = ("idle_evicted", "refused")
 JOB_OUTCOMES = ("ok", "refused", "timeout", "memory", "crash", "cancelled")
 
 
@@ -137,6 +146,8 @@ def initialise(provider: str) -> None:
     for kind in CONVERSION_KINDS:
         CONVERSIONS.labels(kind)
         CONVERSION_DURATION.labels(kind)
+    for reason in SHED_REASONS:
+        HTTP_CONNECTIONS_SHED.labels(reason)
     for kind in JOB_KINDS:
         for outcome in JOB_OUTCOMES:
             RENDER_JOBS.labels(kind, outcome)

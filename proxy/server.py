@@ -53,13 +53,16 @@ async def run_worker(settings: Settings, host: str, port: int, *, reuse_port: bo
 
     from proxy.services import build_services
     from proxy.web.app import create_app
+    from proxy.web.connections import Guard, GuardedRunner
     from proxy.web.drain import flush
 
     app = create_app(build_services(settings))
     # handler_cancellation: a client that hangs up cancels its handler, so work that nobody
     # else waits for (a render, a download into the cache) is cancelled with it.
-    runner = web.AppRunner(
+    guard = Guard(settings.header_timeout, settings.idle_timeout, settings.max_connections)
+    runner = GuardedRunner(
         app,
+        guard=guard,
         handle_signals=False,
         handler_cancellation=True,
         access_log=None,

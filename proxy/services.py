@@ -62,5 +62,5 @@ def build_services(settings: Settings, storage: Storage | None = None) -> Servic
     previews = Previews(
         previews_cfg, caches.previews, sources, pool, limits, timeout=settings.request_timeout
     )
-    health = Health(storage, caches, {"render": pool.problem})
+    health = Health(storage, caches, {"render": pool.problem}, node=settings.node_name)
     return Services(settings, storage, caches, pool, originals, converter, previews, health)

@@ -4,6 +4,7 @@
 SYSTEM_PACKAGES=(
   "prometheus prometheus"  # tests/test_prometheus.py scrapes a running server with it
   "promtool prometheus"    # ... and checks the exposition and config/prometheus/ with it
+  "haproxy haproxy"        # tests/cluster/ routes a cluster of nodes with it
 )
 _missing=()
 for _entry in "${SYSTEM_PACKAGES[@]}"; do

@@ -5,6 +5,7 @@ The parser, `python -m proxy where` and the README's settings table all read thi
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +26,16 @@ class Setting:
     @property
     def form(self) -> str:
         return self.kind.form
+
+
+NODE_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}")
+
+
+def _node_name(raw: str) -> str:
+    # It goes into a response header, so only characters that are safe there.
+    if raw and not NODE_NAME_RE.fullmatch(raw):
+        raise ValueError
+    return raw
 
 
 CACHE_SIZE = k.size("64k", "1024t")
@@ -133,8 +144,33 @@ SETTINGS: tuple[Setting, ...] = (
         "how long in-flight requests may finish on stop",
     ),
     Setting("REQUEST_TIMEOUT", "60s", TIMEOUT, "limit for one request; past it, 504"),
+    Setting(
+        "HTTP_HEADER_TIMEOUT",
+        "10s",
+        k.duration("1s", "10m"),
+        "a new connection must send a complete request within this, or it is closed",
+    ),
+    Setting(
+        "HTTP_IDLE_TIMEOUT",
+        "15s",
+        k.duration("1s", "1h"),
+        "a keep-alive connection idle this long is closed",
+    ),
+    Setting(
+        "HTTP_MAX_CONNECTIONS",
+        "2048",
+        k.integer(16, 1_000_000),
+        "open connections per server process; past it the longest idle one is closed (or the "
+        "new one refused)",
+    ),
     Setting("LOG_LEVEL", "info", k.choice("debug", "info", "warning", "error"), "log verbosity"),
     Setting("ACCESS_LOG", "on", k.FLAG, "one JSON line per request"),
+    Setting(
+        "NODE_NAME",
+        "",
+        k.Kind("up to 63 letters, digits, '.', '_' or '-', or empty for the host name", _node_name),
+        "this node's name in a cluster: the `X-Served-By` header, `/health` and `where`",
+    ),
     Setting(
         "PREVIEWS_CONCURRENCY",
         "",

@@ -15,8 +15,10 @@ def mask(value: str) -> str:
 def describe(settings: Settings) -> list[tuple[str, str]]:
     """Name/value pairs, secrets masked."""
     storage = settings.storage
+    named = bool(settings.raw.get("NODE_NAME", "").strip())
     rows: list[tuple[str, str]] = [
         ("env file", str(settings.env_file or "(none)")),
+        ("NODE_NAME", settings.node_name if named else f"{settings.node_name} (host name)"),
         ("DATA_PATH", str(settings.data_path)),
         ("STORAGE_PROVIDER", storage.provider),
         ("STORAGE_BUCKETS", ",".join(storage.buckets) or "(none)"),

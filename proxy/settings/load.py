@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+import socket
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TypeVar
@@ -28,6 +30,12 @@ def available_cores() -> int:
         return len(os.sched_getaffinity(0)) or 1
     except AttributeError:  # not Linux
         return os.cpu_count() or 1
+
+
+def host_name() -> str:
+    """The default node name: the host name, reduced to what is safe in a header."""
+    name = re.sub(r"[^A-Za-z0-9._-]", "-", socket.gethostname())[:63].strip("-")
+    return name or "node"
 
 
 class _Reader:
@@ -97,9 +105,13 @@ def parse_settings(env: Mapping[str, str], env_file: Path | None = None) -> Sett
         cache_control=r("CACHE_CONTROL", ""),
         shutdown_timeout=r("SHUTDOWN_TIMEOUT", 0.0),
         request_timeout=r("REQUEST_TIMEOUT", 60.0),
+        header_timeout=r("HTTP_HEADER_TIMEOUT", 10.0),
+        idle_timeout=r("HTTP_IDLE_TIMEOUT", 15.0),
+        max_connections=r("HTTP_MAX_CONNECTIONS", 2048),
         log_level=r("LOG_LEVEL", "info"),
         access_log=r("ACCESS_LOG", False),
         previews=previews,
+        node_name=r("NODE_NAME", "") or host_name(),
         raw=dict(env),
     )
     if r.problems:

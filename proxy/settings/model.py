@@ -72,7 +72,11 @@ class Settings:
     cache_control: str
     shutdown_timeout: float
     request_timeout: float
+    header_timeout: float
+    idle_timeout: float
+    max_connections: int
     log_level: str
     access_log: bool
     previews: PreviewSettings
+    node_name: str = ""  # NODE_NAME, or the host name when that is empty
     raw: Mapping[str, str] = field(repr=False, default_factory=dict)

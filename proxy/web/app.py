@@ -9,10 +9,13 @@ from aiohttp import web
 from proxy.services import Services
 from proxy.web.deadline import DEADLINES, Deadlines
 from proxy.web.drain import TRANSPORTS
+from proxy.web.headers import protect
 from proxy.web.middleware import make_middleware
 from proxy.web.routes import Routes
 
 SERVICES = web.AppKey("services", Services)
+# Names the node that answered, so an operator can see a cluster's routing from any client.
+SERVED_BY = "X-Served-By"
 
 
 def create_app(services: Services) -> web.Application:
@@ -26,6 +29,13 @@ def create_app(services: Services) -> web.Application:
     app[DEADLINES] = deadlines
     app[TRANSPORTS] = weakref.WeakSet()
     Routes(services).add_to(app.router)
+
+    async def every_answer(request: web.Request, response: web.StreamResponse) -> None:
+        # A signal rather than the middleware: it also reaches streamed, error and 304 answers.
+        response.headers[SERVED_BY] = settings.node_name
+        protect(response.headers)
+
+    app.on_response_prepare.append(every_answer)
 
     async def startup(app: web.Application) -> None:
         await services.start()

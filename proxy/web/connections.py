@@ -1,0 +1,108 @@
+"""Connection hygiene: slow headers, idle keep-alives and floods of sockets are closed.
+
+aiohttp closes a connection that stays idle past its keep-alive timeout, armed once at
+connect and after every answer. Here the first arming uses the header timeout instead (a
+client that connects must send a complete request soon), the keep-alive timeout is the idle
+timeout, and each server process holds at most `max_connections`: past that, the connection
+idle the longest is closed to make room, or, when none is idle, the new one is refused.
+
+This reaches into aiohttp's request handler and server (pinned to a version, see
+pyproject.toml); tests/web/test_connections.py holds it to what it must do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web, web_protocol, web_server
+
+from proxy import metrics
+
+
+@dataclass(frozen=True)
+class Guard:
+    header_timeout: float
+    idle_timeout: float
+    max_connections: int
+
+
+class GuardedHandler(web_protocol.RequestHandler):
+    __slots__ = ("_header_timeout",)
+
+    def __init__(self, manager: web_server.Server, *, header_timeout: float, **kwargs: Any):
+        super().__init__(manager, **kwargs)
+        self._header_timeout = header_timeout
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        # aiohttp armed its idle timer for the first request: the first request must come
+        # within the header timeout instead. The timer fires at the sooner of the two and
+        # re-arms itself for the close time in force then (after an answer, the idle one).
+        if self._keepalive_handle is not None:
+            self._keepalive_handle.cancel()
+        now = self._loop.time()
+        self._next_keepalive_close_time = now + self._header_timeout
+        first = now + min(self._header_timeout, self._keepalive_timeout)
+        self._keepalive_handle = self._loop.call_at(first, self._process_keepalive)
+
+    @property
+    def evictable(self) -> bool:
+        """Open, and between requests (or still waiting for its first)."""
+        return self.transport is not None and not self._request_in_progress
+
+
+class GuardedServer(web_server.Server):
+    def __init__(self, *args: Any, guard: Guard, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.guard = guard
+
+    def __call__(self) -> GuardedHandler:
+        return GuardedHandler(
+            self, loop=self._loop, header_timeout=self.guard.header_timeout, **self._kwargs
+        )
+
+    def connection_made(
+        self, handler: web_protocol.RequestHandler, transport: asyncio.Transport
+    ) -> None:
+        super().connection_made(handler, transport)
+        metrics.HTTP_CONNECTIONS.inc()
+        if len(self._connections) <= self.guard.max_connections:
+            return
+        # Some may be closing already (they stay listed until their task ends).
+        open_ = [h for h in self._connections if h.transport is not None]
+        if len(open_) <= self.guard.max_connections:
+            return
+        for other in open_:  # oldest first
+            if other is not handler and isinstance(other, GuardedHandler) and other.evictable:
+                metrics.HTTP_CONNECTIONS_SHED.labels("idle_evicted").inc()
+                other.force_close()
+                return
+        metrics.HTTP_CONNECTIONS_SHED.labels("refused").inc()
+        handler.force_close()
+        transport.close()
+
+    def connection_lost(
+        self, handler: web_protocol.RequestHandler, exc: BaseException | None = None
+    ) -> None:
+        if handler in self._connections:
+            metrics.HTTP_CONNECTIONS.dec()
+        super().connection_lost(handler, exc)
+
+
+class GuardedRunner(web.AppRunner):
+    def __init__(self, app: web.Application, *, guard: Guard, **kwargs: Any) -> None:
+        super().__init__(app, keepalive_timeout=guard.idle_timeout, **kwargs)
+        self.guard = guard
+
+    async def _make_server(self) -> web_server.Server:
+        plain = await super()._make_server()  # the app's start-up runs here
+        return GuardedServer(
+            plain.request_handler,
+            request_factory=plain.request_factory,
+            handler_cancellation=plain.handler_cancellation,
+            loop=asyncio.get_running_loop(),
+            guard=self.guard,
+            **plain._kwargs,
+        )

@@ -1,0 +1,124 @@
+"""HAProxy hashes exactly what the proxy decodes as the source object, in every URL form.
+
+For each object and each spelling of a request for it, the key HAProxy logged must equal the
+"<bucket>/<key>" the proxy's own parsers read, and every spelling must reach the same node.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from proxy.formats import ALIASES
+from tests.cluster.conftest import EchoCluster
+from tests.cluster.haproxy import get
+from tests.cluster.routing import (
+    Form,
+    b64,
+    converted_forms,
+    original_forms,
+    preview_forms,
+    proxy_source,
+    standard,
+    video_forms,
+)
+
+BUCKET = "abc-public"
+KEYS = [
+    "images/original/2/X/Re/photo.jpg",
+    "images/été 2024/a+b (1)@2x.png",
+    "docs/100% real;v=1,2&x=y.jpg",
+    "q?x=1&y#frag.jpg",
+    "日本/写真.jpeg",
+    "plain/rs:fit:1:2/image-converter/convert/looks-like-a-url.jpg",
+    "a/b/c/d/e/f/g/h/i/j/deep.name.with.dots.tiff",
+    "%41 is not A.jpg",
+]
+
+
+def all_forms(key: str) -> list[Form]:
+    return [
+        *original_forms(BUCKET, key),
+        *preview_forms(BUCKET, key, 300),
+        *converted_forms(BUCKET, key, 200),
+        *video_forms(BUCKET, key, 120),
+    ]
+
+
+def route(cluster: EchoCluster, form: Form) -> tuple[str, bytes | None]:
+    """(the node that answered, the key HAProxy hashed)."""
+    status, _, headers = get(cluster.haproxy.base + form.path, form.method, form.headers)
+    assert status == 200, form
+    routed = cluster.haproxy.routed(headers["x-request-id"])
+    assert routed.server == headers["x-served-by"]
+    return routed.server, routed.key
+
+
+@pytest.mark.parametrize("key", KEYS)
+def test_every_form_hashes_the_decoded_source(echo_cluster: EchoCluster, key: str) -> None:
+    origin = f"{BUCKET}/{key}"
+    nodes = set()
+    for form in all_forms(key):
+        assert proxy_source(form.raw_path, form.raw_query) == origin, form.label
+        node, hashed = route(echo_cluster, form)
+        assert hashed is not None and hashed.decode() == origin, form.label
+        nodes.add(node)
+    assert len(nodes) == 1
+
+
+def test_an_at_sign_before_a_format_name_is_the_extension_for_both(
+    echo_cluster: EchoCluster,
+) -> None:
+    # Raw, "x/logo@png" reads as key "x/logo" with extension png; encoded, the '@' is the key's.
+    for path, origin in [
+        (f"/previews/q/rs:fit:10:0/plain/{BUCKET}/x/logo@png", f"{BUCKET}/x/logo"),
+        (f"/previews/q/rs:fit:10:0/plain/{BUCKET}/x/logo%40png", f"{BUCKET}/x/logo@png"),
+    ]:
+        assert proxy_source(path) == origin
+        _, hashed = route(echo_cluster, Form(path, path, "preview"))
+        assert hashed == origin.encode()
+
+
+@pytest.mark.parametrize("alias", sorted({*ALIASES, *(a.upper() for a in ALIASES)}))
+def test_every_output_format_name_is_an_extension_to_both(
+    echo_cluster: EchoCluster, alias: str
+) -> None:
+    # The config lists the format names of proxy/formats.py; a new one must be added there.
+    origin = f"{BUCKET}/x/photo"
+    for path in [
+        f"/previews/q/rs:fit:10:0/plain/{origin}@{alias}",
+        f"/previews/q/rs:fit:10:0/{b64(origin)}.{alias}",
+    ]:
+        assert proxy_source(path) == origin
+        _, hashed = route(echo_cluster, Form(path, path, "preview"))
+        assert hashed == origin.encode(), path
+
+
+def test_objects_spread_over_the_nodes(echo_cluster: EchoCluster) -> None:
+    nodes = set()
+    for i in range(60):
+        path = f"/{BUCKET}/{standard(f'images/{i}/photo.jpg')}"
+        nodes.add(route(echo_cluster, Form(path, path, "original"))[0])
+    assert nodes == {"node1", "node2", "node3"}
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/health",
+        "/metrics",
+        "/",
+        f"/{BUCKET}",
+        f"/{BUCKET}/",
+        "/previews/q/rs:fit:10:0/not*base64!.jpg",
+        "/previews/q/rs:fit:10:0/Y.jpg",  # one base64 character decodes to nothing
+    ],
+)
+def test_what_has_no_source_is_balanced_round_robin(echo_cluster: EchoCluster, path: str) -> None:
+    assert proxy_source(path) is None
+    nodes = set()
+    # The fallback walks HAProxy's ring: 20 answers from one node would be a 1-in-10^9 fluke.
+    for _ in range(20):
+        node, hashed = route(echo_cluster, Form(path, path, "none"))
+        assert hashed is None
+        nodes.add(node)
+    assert len(nodes) > 1
