@@ -4,9 +4,9 @@ dropped connection, whatever the path holds."""
 import string
 
 import aiohttp
-from yarl import URL
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from yarl import URL
 
 from tests.conftest import encode_image
 
