@@ -16,10 +16,11 @@ from proxy.converter.feature import ImageConverter
 from proxy.health import Health
 from proxy.limits import SourceLimits
 from proxy.originals import Originals
+from proxy.previews import config as previews_config
 from proxy.previews.feature import Previews
 from proxy.previews.health import libvips_problem
 from proxy.previews.source_loader import SourceLoader
-from proxy.settings import Settings
+from proxy.settings import Settings, SettingsError
 from proxy.storage import Storage, create_storage
 from proxy.workpool import WorkPool
 
@@ -45,8 +46,17 @@ class Services:
         await self.storage.close()
 
 
+def validate(settings: Settings) -> None:
+    """What the settings layer cannot check alone (presets, the watermark image): a
+    SettingsError with one line per problem, so a bad configuration stops the start."""
+    problems = previews_config.check(settings.previews)
+    if problems:
+        raise SettingsError(problems)
+
+
 def build_services(settings: Settings, storage: Storage | None = None) -> Services:
     """`storage`: a backend to use instead of the one the settings name (tests)."""
+    validate(settings)
     storage = storage or create_storage(settings.storage)
     caches = Caches.open(settings)
     previews_cfg = settings.previews

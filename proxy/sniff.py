@@ -6,6 +6,7 @@ The one sniffer: previews, the converter and the originals route all ask it.
 from __future__ import annotations
 
 import struct
+import xml.parsers.expat
 from dataclasses import dataclass
 
 HEAD_SIZE = 64 * 1024  # enough to find an MPO's MPF segment among the JPEG headers
@@ -27,7 +28,13 @@ class Detected:
 
 
 BROWSER_FORMATS = {"jpeg", "png", "gif", "webp", "avif"}
-PREVIEW_FORMATS = {**{f: f for f in (*BROWSER_FORMATS, "tiff")}, "mpo": "jpeg"}
+# Kinds a preview can be made from, by imgproxy's name for them.
+PREVIEW_FORMATS = {
+    **{f: f for f in (*BROWSER_FORMATS, "tiff", "bmp", "ico", "jxl", "svg")},
+    "mpo": "jpeg",
+    "heif": "heic",
+}
+SVG = Detected("svg", "image/svg+xml")
 UNKNOWN = Detected("unknown", "application/octet-stream")
 
 _PREFIXES: tuple[tuple[bytes, Detected], ...] = (
@@ -77,7 +84,41 @@ def sniff(head: bytes) -> Detected:
             return detected
     if head[:4] == b"RIFF" and head[8:12] in _RIFF:
         return _RIFF[head[8:12]]
+    if _is_svg(head):
+        return SVG
     return UNKNOWN
+
+
+class _NotSvg(Exception):
+    pass
+
+
+class _Svg(Exception):
+    pass
+
+
+def _is_svg(head: bytes) -> bool:
+    """imgproxy's rule (imagetype/svg.go): XML with an `svg` element (any prefix) in it."""
+    if not head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
+        return False  # not XML: skip the parser for the common case
+
+    def start(name: str, attributes: object) -> None:
+        if name.rpartition(":")[2] == "svg":
+            raise _Svg
+
+    def declaration(*args: object) -> None:
+        raise _NotSvg  # entity declarations are how XML bombs start: not an image of ours
+
+    parser = xml.parsers.expat.ParserCreate()
+    parser.StartElementHandler = start
+    parser.EntityDeclHandler = declaration
+    try:
+        parser.Parse(head, False)
+    except _Svg:
+        return True
+    except (_NotSvg, xml.parsers.expat.ExpatError):
+        return False
+    return False
 
 
 def _iso_media(head: bytes) -> Detected:
