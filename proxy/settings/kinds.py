@@ -176,6 +176,8 @@ WORDS = Kind("comma-separated values", _words)
 def _presets(raw: str) -> dict[str, str]:
     presets: dict[str, str] = {}
     for part in filter(None, (p.strip() for p in raw.split(";"))):
+        if part.startswith("#"):
+            continue  # a comment, as in imgproxy's presets
         name, sep, options = part.partition("=")
         if not sep or not name.strip() or not options.strip():
             raise ValueError(f"bad preset {part!r}")
