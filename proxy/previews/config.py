@@ -45,7 +45,8 @@ def _watermark_problem(data: bytes, max_pixels: int) -> str:
 
 def check(settings: PreviewSettings) -> list[str]:
     """Problems with the preview settings, one line each, naming the variable."""
-    problems = [f"PREVIEWS_PRESETS: {line}" for line in check_presets(rules(settings))]
+    presets = Rules(settings.presets, Options(), settings.allow_security_options)
+    problems = [f"PREVIEWS_PRESETS: {line}" for line in check_presets(presets)]
     path = settings.watermark_path
     if path is not None:
         try:

@@ -128,15 +128,19 @@ def _heic_file(blob: Blob) -> Any:
 
 def _heic_image(heif: Any, thumbnail: bool) -> Any:
     """The primary image, or its largest embedded thumbnail (enforce_thumbnail)."""
-    if thumbnail and heif.thumbnails:
-        return max(heif.thumbnails, key=lambda t: t.size[0] * t.size[1])
+    if thumbnail:
+        primary = heif[heif.primary_index]
+        count = len(primary.info.get("thumbnails") or ())
+        if count:
+            thumbnails = [primary.get_thumbnail(i) for i in range(count)]
+            return max(thumbnails, key=lambda t: t.size[0] * t.size[1])
     return heif
 
 
 def _heic_header(blob: Blob, thumbnail: bool) -> ForeignHeader:
     image = _heic_image(_heic_file(blob), thumbnail)
     width, height = image.size
-    return ForeignHeader(width, height, bool(image.has_alpha))
+    return ForeignHeader(width, height, "A" in image.mode)
 
 
 def _heic_load(blob: Blob, thumbnail: bool) -> pyvips.Image:

@@ -151,7 +151,7 @@ def _load(
     image = decode.thumbnail(
         source, header, plan, options.rotate, options.auto_rotate, frames, keep_profile
     )
-    return image, replace(ctx, plan=plan)
+    return image, replace(ctx, plan=plan, sequential=True)
 
 
 def _watermark_image(data: bytes, options: Options) -> pyvips.Image:

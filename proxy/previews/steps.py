@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 
 import pyvips
 
+from proxy.previews import writers
 from proxy.previews.formats import SPECS
 from proxy.previews.geometry import Plan, crop_size, make_plan, position, scale_to_even
 from proxy.previews.options import Gravity, Options
@@ -21,7 +22,13 @@ from proxy.previews.options import Gravity, Options
 WHITE = (255, 255, 255)
 MAGENTA = (255, 0, 255)  # what trim flattens transparency onto (imgproxy's vips_trim)
 # imgproxy's fixSize: the largest side each encoder takes.
-FORMAT_MAX_SIDE = {"webp": 16383, "avif": 16384, "heic": 16384, "gif": 65535, "ico": 256}
+FORMAT_MAX_SIDE = {
+    "webp": 16383,
+    "avif": 16384,
+    "heic": writers.HEIC_MAX,  # imgproxy's libheif takes 16384; our x265 encoder less
+    "gif": 65535,
+    "ico": writers.ICO_MAX,
+}
 COLOUR = {"b-w": "srgb", "grey16": "rgb16"}  # a grey space's colour counterpart
 
 
@@ -32,6 +39,7 @@ class Context:
     plan: Plan | None = None  # set once PREPARE has run
     deep: bool = False  # keep 16 bits a channel (preserve_hdr and an HDR format)
     orient: bool = False  # the EXIF orientation is still to apply (full decodes)
+    sequential: bool = False  # decoded top to bottom once (shrink-on-load): no random reads
     vector: bool = False  # the source is a vector: its plan may enlarge it
 
     @property
@@ -148,6 +156,10 @@ def trim(image: pyvips.Image, ctx: Context) -> pyvips.Image:
 
 def rotate_and_flip(image: pyvips.Image, ctx: Context) -> pyvips.Image:
     options = ctx.options
+    turns = options.rotate or options.flip_horizontal or options.flip_vertical
+    if turns and ctx.sequential:
+        # Rotating reads the rows out of order, which a sequential decode cannot serve.
+        image = image.copy_memory()
     if ctx.orient and options.auto_rotate:
         image = image.autorot()
     if options.rotate:

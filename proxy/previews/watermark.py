@@ -50,7 +50,9 @@ def _prepared(
 
 
 def _spacing(value: float, side: int, dpr: float) -> int:
-    return round(value * dpr) if abs(value) >= 1 else round(side * value)
+    spacing = round(value * dpr) if abs(value) >= 1 else round(side * value)
+    # Past twice the image no other tile can show: the same picture, without a huge tile.
+    return max(0, min(spacing, 2 * side))
 
 
 def _opaque(image: pyvips.Image) -> int:

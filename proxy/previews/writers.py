@@ -17,6 +17,8 @@ import pyvips
 from proxy.errors import Unprocessable
 
 ICO_MAX = 256
+# x265 through pillow-heif refuses sides past about 4200 px (imgproxy's libheif: 16384).
+HEIC_MAX = 4096
 _FILE_HEADER = 14
 _INFO_HEADER = 40
 _V5_HEADER = 124
@@ -82,6 +84,9 @@ def heic(image: pyvips.Image, quality: int) -> bytes:
     data = cast(bytes, image.write_to_memory())
     heif = pillow_heif.from_bytes(mode, (image.width, image.height), data)
     out = io.BytesIO()
-    # x265's default preset takes seconds for one photo; "fast" keeps a render a render.
-    heif.save(out, quality=quality, enc_params={"preset": "fast"})
+    try:
+        # x265's default preset takes seconds for one photo; "fast" keeps a render a render.
+        heif.save(out, quality=quality, enc_params={"preset": "fast"})
+    except RuntimeError as exc:  # libheif's one error type, whatever went wrong
+        raise Unprocessable(f"cannot write HEIC: {exc}") from None
     return out.getvalue()
