@@ -34,10 +34,19 @@ def _settings(args: argparse.Namespace) -> Settings:
     return load_settings(env_file)
 
 
+def _valid_settings(args: argparse.Namespace) -> Settings:
+    """The settings, also checked where the previews read them (presets, watermark)."""
+    from proxy.services import validate
+
+    settings = _settings(args)
+    validate(settings)
+    return settings
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from proxy.server import serve
 
-    settings = _settings(args)
+    settings = _valid_settings(args)
     workers = args.workers if args.workers is not None else available_cores()
     return serve(
         settings,
@@ -52,7 +61,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from proxy.demo import seed_sample
 
-    settings = _settings(args)
+    settings = _valid_settings(args)
     urls = seed_sample(settings)
     base = f"http://{args.host}:{args.port}"
     print("Try these:", flush=True)
@@ -74,7 +83,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     # Invalid settings are problems like any other here: one line each, exit 1.
     try:
-        settings = _settings(args)
+        settings = _valid_settings(args)
     except SettingsError as exc:
         for line in exc.problems:
             print(line)

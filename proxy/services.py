@@ -16,9 +16,10 @@ from proxy.health import Health
 from proxy.jobs.pool import JobPool
 from proxy.limits import SourceLimits
 from proxy.originals import Originals
+from proxy.previews import config as previews_config
 from proxy.previews.feature import Previews
 from proxy.previews.source_loader import SourceLoader
-from proxy.settings import Settings
+from proxy.settings import Settings, SettingsError
 from proxy.storage import Storage, create_storage
 
 
@@ -44,8 +45,17 @@ class Services:
         await self.storage.close()
 
 
+def validate(settings: Settings) -> None:
+    """What the settings layer cannot check alone (presets, the watermark image): a
+    SettingsError with one line per problem, so a bad configuration stops the start."""
+    problems = previews_config.check(settings.previews)
+    if problems:
+        raise SettingsError(problems)
+
+
 def build_services(settings: Settings, storage: Storage | None = None) -> Services:
     """`storage`: a backend to use instead of the one the settings name (tests)."""
+    validate(settings)
     storage = storage or create_storage(settings.storage)
     metrics.initialise(storage.provider)
     caches = Caches.open(settings)

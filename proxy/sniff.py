@@ -6,6 +6,7 @@ The one sniffer: previews, the converter and the originals route all ask it.
 from __future__ import annotations
 
 import struct
+import xml.parsers.expat
 from dataclasses import dataclass
 
 HEAD_SIZE = 64 * 1024  # enough to find an MPO's MPF segment among the JPEG headers
@@ -27,7 +28,13 @@ class Detected:
 
 
 BROWSER_FORMATS = {"jpeg", "png", "gif", "webp", "avif"}
-PREVIEW_FORMATS = {**{f: f for f in (*BROWSER_FORMATS, "tiff")}, "mpo": "jpeg"}
+# Kinds a preview can be made from, by imgproxy's name for them.
+PREVIEW_FORMATS = {
+    **{f: f for f in (*BROWSER_FORMATS, "tiff", "bmp", "ico", "jxl", "svg")},
+    "mpo": "jpeg",
+    "heif": "heic",
+}
+SVG = Detected("svg", "image/svg+xml")
 UNKNOWN = Detected("unknown", "application/octet-stream")
 
 _PREFIXES: tuple[tuple[bytes, Detected], ...] = (
@@ -81,32 +88,61 @@ def sniff(head: bytes) -> Detected:
         return _RIFF[head[8:12]]
     if len(head) > 376 and head[0] == head[188] == head[376] == 0x47:
         return Detected("mpegts", "video/mp2t")  # 188-byte packets, each with its sync byte
+    if _is_svg(head):
+        return SVG
     return _markup(head)
 
 
-_SVG = Detected("svg", "image/svg+xml")
 _HTML = Detected("html", "text/html")
 _XML = Detected("xml", "application/xml")
-_MARKUP_SKIP = (b"<?xml", b"<!--", b"<!doctype svg", b"<!doctype")
+_MARKUP_SKIP = (b"<?xml", b"<!--", b"<!doctype")
 
 
 def _markup(head: bytes) -> Detected:
-    """SVG, HTML or other XML: text a browser might run, found past a BOM, whitespace, the
-    XML declaration, comments and a doctype."""
+    """HTML or other XML (an SVG is found before): text a browser might run, found past a BOM,
+    whitespace, the XML declaration, comments and a doctype."""
     text = head[:4096].removeprefix(b"\xef\xbb\xbf").lower()
     for _ in range(16):
         text = text.lstrip()
-        if text.startswith(b"<svg"):
-            return _SVG
         if text.startswith((b"<html", b"<!doctype html", b"<head", b"<body", b"<script")):
             return _HTML
         end = b"-->" if text.startswith(b"<!--") else b">"
         if not text.startswith(_MARKUP_SKIP) or end not in text:
             break
         text = text[text.index(end) + len(end) :]
-    if text.startswith(b"<") and b"<svg" in head[:4096].lower():
-        return _SVG
     return _XML if head.lstrip().startswith(b"<?xml") else UNKNOWN
+
+
+class _NotSvg(Exception):
+    pass
+
+
+class _Svg(Exception):
+    pass
+
+
+def _is_svg(head: bytes) -> bool:
+    """imgproxy's rule (imagetype/svg.go): XML with an `svg` element (any prefix) in it."""
+    if not head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
+        return False  # not XML: skip the parser for the common case
+
+    def start(name: str, attributes: object) -> None:
+        if name.rpartition(":")[2] == "svg":
+            raise _Svg
+
+    def declaration(*args: object) -> None:
+        raise _NotSvg  # entity declarations are how XML bombs start: not an image of ours
+
+    parser = xml.parsers.expat.ParserCreate()
+    parser.StartElementHandler = start
+    parser.EntityDeclHandler = declaration
+    try:
+        parser.Parse(head, False)
+    except _Svg:
+        return True
+    except (_NotSvg, xml.parsers.expat.ExpatError):
+        return False
+    return False
 
 
 def _iso_media(head: bytes) -> Detected:

@@ -42,5 +42,7 @@ def test_the_preview_format_of_what_a_preview_can_be():
     for suffix, name in ((".jpg", "jpeg"), (".png", "png"), (".gif", "gif"), (".webp", "webp")):
         assert sniff(encode_image(8, 8, suffix)).format == name
     assert sniff(media.mpo()).format == "jpeg"
-    assert sniff(media.bmp()).format is None
+    assert sniff(media.bmp()).format == "bmp"
+    assert sniff(b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"/>').format == "svg"
+    assert sniff(b"<html><body>not an svg</body></html>").format is None
     assert sniff(b"hello").format is None

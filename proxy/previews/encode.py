@@ -2,58 +2,115 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import cast
 
 import pyvips
 
+from proxy.errors import Unprocessable
+from proxy.previews import writers
+from proxy.previews.copyright import filter_iptc, filter_xmp
+from proxy.previews.formats import SPECS
 from proxy.previews.options import Options
 
-# Formats whose size follows the quality setting, so max_bytes can lower it.
-LOSSY = frozenset({"jpeg", "webp", "avif"})
 # EXIF fields that keep_copyright preserves when everything else is stripped.
 COPYRIGHT_FIELDS = ("exif-ifd0-Copyright", "exif-ifd0-Artist")
+# What imgproxy's strip resets the resolution to: 72 dpi, in pixels per millimetre.
+STRIPPED_RESOLUTION = 72 / 25.4
+# Formats whose size follows the quality, so max_bytes can lower it. TIFF is one for
+# imgproxy, but its saver ignores the quality (no JPEG compression): trying would only
+# re-encode the same bytes.
+FIT_BYTES = frozenset(f for f, spec in SPECS.items() if spec.quality) - {"tiff"}
+
+Saver = Callable[[pyvips.Image, int, str], bytes]
 
 
-def metadata_policy(image: pyvips.Image, options: Options) -> tuple[pyvips.Image, str]:
+def _has(operation: str) -> bool:
+    return bool(pyvips.type_find("VipsOperation", operation))
+
+
+def _lossy(method: str, **fixed: object) -> Saver:
+    def save(image: pyvips.Image, quality: int, keep: str) -> bytes:
+        return cast(bytes, getattr(image, method)(Q=quality, keep=keep, **fixed))
+
+    return save
+
+
+def _lossless(method: str, **fixed: object) -> Saver:
+    def save(image: pyvips.Image, quality: int, keep: str) -> bytes:
+        return cast(bytes, getattr(image, method)(keep=keep, **fixed))
+
+    return save
+
+
+SAVERS: dict[str, Saver] = {
+    "jpeg": _lossy("jpegsave_buffer", optimize_coding=True),
+    "png": _lossless("pngsave_buffer", compression=6),
+    "webp": _lossy("webpsave_buffer", effort=4),
+    "avif": _lossy("heifsave_buffer", compression="av1", effort=2),
+    "gif": _lossless("gifsave_buffer"),
+    "tiff": _lossless("tiffsave_buffer", compression="deflate"),
+    "bmp": lambda image, quality, keep: writers.bmp(image),
+    "ico": lambda image, quality, keep: writers.ico(image),
+    "heic": lambda image, quality, keep: writers.heic(image, quality),
+}
+if _has("jxlsave_buffer"):
+    SAVERS["jxl"] = _lossy("jxlsave_buffer", effort=4)
+
+
+def check_savable(fmt: str) -> None:
+    """imgproxy answers a format it cannot write with 422, before any processing."""
+    if fmt == "svg":
+        raise Unprocessable("only SVG sources can be answered as SVG")
+    if fmt not in SAVERS:
+        raise Unprocessable(f"this server's libvips cannot write {fmt}")
+
+
+def metadata_policy(image: pyvips.Image, options: Options, fmt: str) -> tuple[pyvips.Image, str]:
     """The image with only the metadata to keep, and libvips's `keep` flags for the saver."""
     keep: list[str] = []
-    if not options.strip_color_profile:
+    image = image.copy()  # its own metadata table: the removals below are not shared
+    if not options.strip_color_profile and SPECS[fmt].colour_profile:
         keep.append("icc")
     elif image.get_typeof("icc-profile-data"):
-        image = image.copy()
         image.remove("icc-profile-data")
     if not options.strip_metadata:
-        keep += ["exif", "xmp", "iptc", "other"]
-    elif options.keep_copyright and any(image.get_typeof(f) for f in COPYRIGHT_FIELDS):
+        return image, "|".join([*keep, "exif", "xmp", "iptc", "other"])
+    image = image.copy(xres=STRIPPED_RESOLUTION, yres=STRIPPED_RESOLUTION)
+    fields = image.get_fields()
+    if not options.keep_copyright:
+        return image, "|".join(keep) or "none"
+    if any(f in fields for f in COPYRIGHT_FIELDS):
         # libvips rebuilds EXIF from the exif-* fields on save: drop all but the copyright.
-        image = image.copy()
-        for name in image.get_fields():
+        for name in fields:
             if name.startswith("exif-ifd") and name not in COPYRIGHT_FIELDS:
                 image.remove(name)
         keep.append("exif")
+    for name, flag, keep_only in (
+        ("iptc-data", "iptc", filter_iptc),
+        ("xmp-data", "xmp", filter_xmp),
+    ):
+        if name not in fields:
+            continue
+        kept = keep_only(cast(bytes, image.get(name)))
+        image.remove(name)
+        if kept:
+            image.set_type(pyvips.GValue.blob_type, name, kept)
+            keep.append(flag)
     return image, "|".join(keep) or "none"
 
 
 def save(image: pyvips.Image, fmt: str, quality: int, keep: str) -> bytes:
-    if fmt == "jpeg":
-        return cast(bytes, image.jpegsave_buffer(Q=quality, keep=keep, optimize_coding=True))
-    if fmt == "png":
-        return cast(bytes, image.pngsave_buffer(keep=keep, compression=6))
-    if fmt == "webp":
-        return cast(bytes, image.webpsave_buffer(Q=quality, keep=keep, effort=4))
-    if fmt == "avif":
-        return cast(bytes, image.heifsave_buffer(Q=quality, keep=keep, compression="av1", effort=2))
-    if fmt == "gif":
-        return cast(bytes, image.gifsave_buffer(keep=keep))
-    if fmt == "tiff":
-        return cast(bytes, image.tiffsave_buffer(keep=keep, compression="deflate"))
-    raise ValueError(f"no saver for {fmt}")
+    saver = SAVERS.get(fmt)
+    if saver is None:
+        raise ValueError(f"no saver for {fmt}")
+    return saver(image, quality, keep)
 
 
 def encode(image: pyvips.Image, fmt: str, quality: int, options: Options) -> bytes:
     """Encode; with max_bytes, lower the quality as imgproxy does until the body fits."""
-    image, keep = metadata_policy(image, options)
-    if not options.max_bytes or fmt not in LOSSY:
+    image, keep = metadata_policy(image, options, fmt)
+    if not options.max_bytes or fmt not in FIT_BYTES:
         return save(image, fmt, quality, keep)
     # Each try re-encodes; the pixels are computed once and kept.
     image = image.copy_memory()

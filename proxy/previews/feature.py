@@ -19,11 +19,11 @@ from proxy.formats import CONTENT_TYPES
 from proxy.jobs.pool import JobPool
 from proxy.jobs.protocol import Job
 from proxy.limits import SourceLimits
+from proxy.previews.config import default_quality, render_settings, rules
 from proxy.previews.formats import Choice, choose
 from proxy.previews.job import PreviewArgs
 from proxy.previews.options import Options
 from proxy.previews.parse import parse_options
-from proxy.previews.render import RenderSettings
 from proxy.previews.signature import verify
 from proxy.previews.source_loader import SourceLoader
 from proxy.previews.url import parse_url
@@ -43,7 +43,7 @@ class Preview:
     key: str
 
 
-def cache_key(options: Options, source: SourceRef, fmt: str, default_quality: int) -> str:
+def cache_key(options: Options, source: SourceRef, fmt: str, default_quality: str) -> str:
     # The default quality is part of the key: changing PREVIEWS_QUALITY makes new previews.
     return f"{options.canonical()}|{source.canonical()}|{fmt}|dq{default_quality}"
 
@@ -63,12 +63,8 @@ class Previews:
         self.sources = sources
         self.pool = pool
         self.timeout = timeout
-        self.render_settings = RenderSettings(
-            limits=limits,
-            max_result_dimension=settings.max_result_dimension,
-            quality=settings.quality,
-            format_quality=settings.format_quality,
-        )
+        self.render_settings = render_settings(settings, limits)
+        self.rules = rules(settings)
         self._resolve_memo = functools.lru_cache(maxsize=RESOLVE_MEMO)(self._resolve)
 
     def resolve(self, raw_path: str, raw_query: str, accept: str) -> Preview:
@@ -90,17 +86,19 @@ class Previews:
         url = parse_url(raw_path, raw_query)
         pairs = self.settings.signature_pairs
         if url.signature is not None:
-            verify(url.signature, url.signed_path, pairs, self.settings.signature_size)
+            size, trusted = self.settings.signature_size, self.settings.trusted_signatures
+            verify(url.signature, url.signed_path, pairs, size, trusted)
         elif pairs:
             # The legacy form has no signature: where URLs must be signed, it cannot be used.
             raise Forbidden("legacy preview URLs are not accepted when URLs must be signed")
-        options = parse_options(url.options, self.settings.presets)
+        options = parse_options(url.options, self.rules)
         if url.extension:
             options = replace(options, format=url.extension)
         source = self.sources.parse(url.source, url.query)
         choice = choose(options.format, accept, self.settings.auto_webp, self.settings.auto_avif)
-        default_quality = self.settings.format_quality.get(choice.format, self.settings.quality)
-        key = cache_key(options, source, choice.format, default_quality)
+        key = cache_key(
+            options, source, choice.format, default_quality(choice.format, self.settings)
+        )
         return Preview(options, source, choice, key)
 
     async def get(self, preview: Preview) -> Result:

@@ -1,6 +1,8 @@
 """Sizes and positions, computed the way imgproxy computes them (processing/prepare.go).
 
 Pure arithmetic, no images: the pipeline steps and the shrink-on-load both read the `Plan`.
+Go's rounding is kept where imgproxy uses it: `math.Round` (halves away from zero) for
+sizes, `math.RoundToEven` for paddings and positions.
 """
 
 from __future__ import annotations
@@ -12,10 +14,19 @@ from proxy.previews.options import Gravity, Options
 
 
 def scale(value: int, factor: float) -> int:
-    """imgproxy's imath.Scale: 0 stays 0 (meaning "not set"), anything else rounds, at least 1."""
+    """imgproxy's imath.Scale: 0 stays 0 (meaning "not set"), halves round away from 0."""
     if value == 0:
         return 0
-    return max(1, math.floor(value * factor + 0.5))  # Go's math.Round: halves away from 0
+    return math.floor(value * factor + 0.5)
+
+
+def scale_to_even(value: int, factor: float) -> int:
+    """imgproxy's imath.ScaleToEven: as `scale`, but halves round to even."""
+    return round(value * factor) if value else 0
+
+
+def min_non_zero(a: int, b: int) -> int:
+    return b if a == 0 else a if b == 0 else min(a, b)
 
 
 def crop_size(side: int, crop: float) -> int:
@@ -28,11 +39,17 @@ def crop_size(side: int, crop: float) -> int:
 
 @dataclass(frozen=True)
 class Plan:
+    wscale: float
+    hscale: float
+    dpr_scale: float
+    target_width: int  # the requested size times dpr and zoom; 0 = that side is free
+    target_height: int
     scaled_width: int  # the image after the scale step
     scaled_height: int
-    result_width: int  # crop-to-result and extend target; 0 = that side is free
-    result_height: int
-    dpr_scale: float
+    crop_width: int  # the crop to the result (fill, fill-down); 0 = that side is free
+    crop_height: int
+    extend_ar_width: int  # the canvas extend_aspect_ratio grows to; 0 = nothing to do
+    extend_ar_height: int
 
 
 def _resizing_type(options: Options, src_w: float, src_h: float, dst_w: float, dst_h: float) -> str:
@@ -43,7 +60,9 @@ def _resizing_type(options: Options, src_w: float, src_h: float, dst_w: float, d
     return "fill" if same else "fit"
 
 
-def calc_scale(width: int, height: int, options: Options) -> tuple[float, float, float]:
+def calc_scale(
+    width: int, height: int, options: Options, vector: bool = False
+) -> tuple[float, float, float]:
     """(width scale, height scale, dpr scale) for a source of width x height."""
     src_w, src_h = float(width), float(height)
     dst_w = float(options.width) or src_w
@@ -66,7 +85,7 @@ def calc_scale(width: int, height: int, options: Options) -> tuple[float, float,
     hshrink /= options.zoom_y
     dpr_scale = options.dpr
 
-    if not options.enlarge:
+    if not options.enlarge and not vector:  # a vector renders sharp at any size
         min_shrink = min(wshrink, hshrink)
         if min_shrink < 1:
             wshrink /= min_shrink
@@ -93,45 +112,103 @@ def calc_scale(width: int, height: int, options: Options) -> tuple[float, float,
     return 1.0 / wshrink, 1.0 / hshrink, dpr_scale
 
 
-def make_plan(width: int, height: int, options: Options) -> Plan:
-    wscale, hscale, dpr_scale = calc_scale(width, height, options)
+def _sizes(
+    width: int, height: int, options: Options, wscale: float, hscale: float, dpr_scale: float
+) -> Plan:
+    """imgproxy's calcSizes."""
+    target_w = scale(options.width, dpr_scale * options.zoom_x)
+    target_h = scale(options.height, dpr_scale * options.zoom_y)
+    scaled_w, scaled_h = scale(width, wscale), scale(height, hscale)
+    crop_w, crop_h = target_w, target_h
+    if options.resizing_type == "fill-down" and not options.enlarge:
+        # Keep the requested aspect ratio within what there is.
+        diff_w, diff_h = target_w / scaled_w, target_h / scaled_h
+        if diff_w > diff_h and diff_w > 1:
+            crop_w, crop_h = scaled_w, scale(scaled_w, target_h / target_w)
+        elif diff_h > diff_w and diff_h > 1:
+            crop_w, crop_h = scale(scaled_h, target_w / target_h), scaled_h
+    ar_w = ar_h = 0
+    if options.extend_aspect_ratio.enabled and target_w > 0 and target_h > 0:
+        out_w, out_h = min_non_zero(scaled_w, crop_w), min_non_zero(scaled_h, crop_h)
+        diff_w, diff_h = target_w / out_w, target_h / out_h
+        if diff_h > diff_w:
+            ar_w, ar_h = out_w, scale(out_w, target_h / target_w)
+        elif diff_w > diff_h:
+            ar_w, ar_h = scale(out_h, target_w / target_h), out_h
     return Plan(
-        scaled_width=scale(width, wscale),
-        scaled_height=scale(height, hscale),
-        result_width=scale(options.width, dpr_scale * options.zoom_x),
-        result_height=scale(options.height, dpr_scale * options.zoom_y),
-        dpr_scale=dpr_scale,
+        wscale,
+        hscale,
+        dpr_scale,
+        target_w,
+        target_h,
+        scaled_w,
+        scaled_h,
+        crop_w,
+        crop_h,
+        ar_w,
+        ar_h,
     )
 
 
-def fill_down_result(plan: Plan, width: int, height: int) -> tuple[int, int]:
-    """fill-down without enlarge: keep the requested aspect ratio within what there is."""
-    rw, rh = plan.result_width, plan.result_height
-    if not rw or not rh:
-        return rw, rh
-    diff_w, diff_h = rw / width, rh / height
-    if diff_w > diff_h and diff_w > 1:
-        return width, scale(width, rh / rw)
-    if diff_h > diff_w and diff_h > 1:
-        return scale(height, rw / rh), height
-    return rw, rh
+def output_size(plan: Plan, options: Options) -> tuple[int, int]:
+    """The size the pipeline will end at, before per-format fixes (imgproxy's limitScale)."""
+    out_w = min_non_zero(plan.scaled_width, plan.crop_width)
+    out_h = min_non_zero(plan.scaled_height, plan.crop_height)
+    if options.extend.enabled:
+        out_w, out_h = max(out_w, plan.target_width), max(out_h, plan.target_height)
+    elif options.extend_aspect_ratio.enabled:
+        out_w, out_h = max(out_w, plan.extend_ar_width), max(out_h, plan.extend_ar_height)
+    top, right, bottom, left = options.padding
+    out_w += scale_to_even(left, plan.dpr_scale) + scale_to_even(right, plan.dpr_scale)
+    out_h += scale_to_even(top, plan.dpr_scale) + scale_to_even(bottom, plan.dpr_scale)
+    return out_w, out_h
+
+
+def make_plan(width: int, height: int, options: Options, vector: bool = False) -> Plan:
+    """The plan for a source (or its crop) of width x height, within the result limit.
+
+    Past `max_result_dimension` imgproxy scales everything down (image, paddings, offsets)
+    until the result fits; it never refuses.
+    """
+    wscale, hscale, dpr_scale = calc_scale(width, height, options, vector)
+    plan = _sizes(width, height, options, wscale, hscale, dpr_scale)
+    limit = options.max_result_dimension
+    out_w, out_h = output_size(plan, options)
+    if max(out_w, out_h) <= limit:
+        return plan
+    down = limit / max(out_w, out_h)
+    wscale = max(wscale * down, 1 / width)  # never below one pixel
+    hscale = max(hscale * down, 1 / height)
+    return _sizes(width, height, options, wscale, hscale, dpr_scale * down)
+
+
+def _offset(value: float, outer: int, dpr: float) -> int:
+    # |v| >= 1: pixels, scaled by the dpr; |v| < 1: a share of the outer size.
+    return round(value * dpr) if abs(value) >= 1 else round(outer * value)
 
 
 def position(
-    outer_w: int, outer_h: int, inner_w: int, inner_h: int, gravity: Gravity, dpr: float = 1.0
+    outer_w: int,
+    outer_h: int,
+    inner_w: int,
+    inner_h: int,
+    gravity: Gravity,
+    dpr: float = 1.0,
+    overflow: bool = False,
 ) -> tuple[int, int]:
     """Top-left of an inner_w x inner_h box placed in outer_w x outer_h by `gravity`.
 
-    Used both to crop (inner within the image) and to extend (image within the canvas).
+    Used to crop (inner within the image), to extend (image within the canvas) and to
+    place a watermark (which may stick out: `overflow`). imgproxy's calcPosition.
     """
     if gravity.type == "fp":
         left = round(outer_w * gravity.x) - inner_w // 2
         top = round(outer_h * gravity.y) - inner_h // 2
     else:
-        off_x = round(gravity.x * dpr)
-        off_y = round(gravity.y * dpr)
-        left = (outer_w - inner_w + 1) // 2 + off_x
-        top = (outer_h - inner_h + 1) // 2 + off_y
+        off_x = _offset(gravity.x, outer_w, dpr)
+        off_y = _offset(gravity.y, outer_h, dpr)
+        left = round((outer_w - inner_w + 1) / 2) + off_x
+        top = round((outer_h - inner_h + 1) / 2) + off_y
         kind = gravity.type
         if kind in ("no", "noea", "nowe"):
             top = off_y
@@ -141,16 +218,10 @@ def position(
             top = outer_h - inner_h - off_y
         if kind in ("we", "nowe", "sowe"):
             left = off_x
-    left = max(0, min(left, outer_w - inner_w))
-    top = max(0, min(top, outer_h - inner_h))
+    if overflow:
+        left = max(1 - inner_w, min(left, outer_w - 1))
+        top = max(1 - inner_h, min(top, outer_h - 1))
+    else:
+        left = max(0, min(left, outer_w - inner_w))
+        top = max(0, min(top, outer_h - inner_h))
     return left, top
-
-
-def extend_aspect_target(width: int, height: int, plan: Plan) -> tuple[int, int] | None:
-    rw, rh = plan.result_width, plan.result_height
-    if not rw or not rh:
-        return None
-    ratio = rw / rh
-    if width / height > ratio:
-        return width, max(1, math.floor(width / ratio + 0.5))
-    return max(1, math.floor(height * ratio + 0.5)), height

@@ -3,7 +3,9 @@
 Defaults follow imgproxy's. `canonical()` lists every option that changes the rendered
 bytes, in a fixed order and spelling, so equivalent URLs (`rs:fill:300` and
 `resize:fill:300:0:0`) share one preview-cache entry. Options that only change headers
-(filename, attachment, expiry) are left out of it.
+(filename, attachment, expiry) are left out of it. Settings that imgproxy reads as option
+defaults (PREVIEWS_PRESERVE_HDR, PREVIEWS_MAX_RESULT_DIMENSION, ...) are fields here too,
+filled from the settings before the URL is parsed, so a changed setting changes the key.
 """
 
 from __future__ import annotations
@@ -14,12 +16,20 @@ from dataclasses import dataclass, fields
 RESIZING_TYPES = ("fit", "fill", "fill-down", "force", "auto")
 # imgproxy's gravity types; `sm` (smart) and `fp` (focus point) only where imgproxy allows them.
 GRAVITY_TYPES = ("ce", "no", "so", "ea", "we", "noea", "nowe", "soea", "sowe", "sm", "fp")
+# Watermarks also take `re` (replicate), and never `sm` or `fp`.
+WATERMARK_POSITIONS = (*GRAVITY_TYPES[:9], "re")
+
+# The defaults of the setting-backed fields; the catalog's defaults say the same.
+DEFAULT_MAX_RESULT_DIMENSION = 8192
+DEFAULT_MAX_ANIMATION_FRAMES = 100
 
 
 @dataclass(frozen=True)
 class Gravity:
     type: str = "ce"
-    x: float = 0.0  # offsets in pixels, or the focus point (0-1) for `fp`
+    # Offsets: |v| >= 1 pixels (times the dpr), |v| < 1 a share of the outer size; for
+    # `fp` the focus point (0-1).
+    x: float = 0.0
     y: float = 0.0
 
     def __str__(self) -> str:
@@ -58,6 +68,16 @@ class Trim:
 
 
 @dataclass(frozen=True)
+class Watermark:
+    opacity: float  # 0 < opacity <= 1 (0 is no watermark at all)
+    position: Gravity = Gravity()  # type from WATERMARK_POSITIONS; offsets as for Gravity
+    scale: float = 0.0  # > 0: a share of the image's size; 0: the watermark's own size
+
+    def __str__(self) -> str:
+        return f"{self.opacity:g}:{self.position}:{self.scale:g}"
+
+
+@dataclass(frozen=True)
 class Options:
     resizing_type: str = "fit"
     width: int = 0
@@ -82,36 +102,53 @@ class Options:
     blur: float = 0.0
     sharpen: float = 0.0
     pixelate: int = 0
+    watermark: Watermark | None = None
+    # What the configured watermark image is (a digest and the base opacity): set from the
+    # settings, part of the canonical form only when a watermark is asked for.
+    watermark_image: str = ""
     strip_metadata: bool = True
     keep_copyright: bool = True
     strip_color_profile: bool = True
     enforce_thumbnail: bool = False
+    preserve_hdr: bool = False
     quality: int = 0  # 0: the configured default for the format
     format_quality: tuple[tuple[str, int], ...] = ()
     max_bytes: int = 0
     format: str | None = None
     skip_processing: tuple[str, ...] = ()
+    max_result_dimension: int = DEFAULT_MAX_RESULT_DIMENSION
+    max_animation_frames: int = DEFAULT_MAX_ANIMATION_FRAMES
     raw: bool = False
     cachebuster: str = ""
+    # Limits a security option may set for one URL; None: the settings' value. They only
+    # refuse sources, never change the bytes, so they stay out of the canonical form.
+    max_src_resolution: float | None = None
+    max_src_file_size: int | None = None
+    max_animation_frame_resolution: float | None = None
     # Header-only options: not part of the canonical form.
     expires: int | None = None
     filename: str | None = None
     return_attachment: bool = False
 
     def quality_for(self, fmt: str, defaults: Mapping[str, int], fallback: int) -> int:
-        """imgproxy's order: quality option, format_quality option, then the settings."""
+        """imgproxy's order: quality option, format_quality option, then the settings.
+
+        A 0 anywhere means "not set": the next source decides.
+        """
         if self.quality:
             return self.quality
         for name, quality in self.format_quality:
-            if name == fmt:
+            if name == fmt and quality:
                 return quality
-        return defaults.get(fmt, fallback)
+        return defaults.get(fmt) or fallback
 
     def canonical(self) -> str:
         default = _DEFAULT
         parts = []
         for f in fields(self):
-            if f.name in HEADER_ONLY or f.name == "format":
+            if f.name in NOT_CANONICAL:
+                continue
+            if f.name == "watermark_image" and self.watermark is None:
                 continue
             value = getattr(self, f.name)
             if value != getattr(default, f.name):
@@ -120,6 +157,11 @@ class Options:
 
 
 HEADER_ONLY = frozenset({"expires", "filename", "return_attachment"})
+LIMITS_ONLY = frozenset(
+    {"max_src_resolution", "max_src_file_size", "max_animation_frame_resolution"}
+)
+# `format` is in the cache key on its own (as the chosen output format).
+NOT_CANONICAL = HEADER_ONLY | LIMITS_ONLY | {"format"}
 
 
 def _text(value: object) -> str:

@@ -1,34 +1,40 @@
-"""One render: source image + options -> encoded preview. Runs in the render pool's threads.
+"""One render: source image + options -> encoded preview. Runs in the render pool.
 
 Synchronous and self-contained (no event loop, no cache): the caller hands it the source
-and gets bytes back, or a ProxyError with a short reason.
+and gets bytes back, or a ProxyError with a short reason. Every limit is checked from the
+header before a pixel is decoded.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pyvips
 
 from proxy.blob import Blob
-from proxy.errors import ProxyError, Unprocessable
+from proxy.errors import PayloadTooLarge, ProxyError, Unprocessable
 from proxy.limits import SourceLimits
-from proxy.previews import decode
-from proxy.previews.encode import encode
-from proxy.previews.formats import resolve
+from proxy.previews import decode, watermark
+from proxy.previews.encode import check_savable, encode
+from proxy.previews.formats import ANIMATED_SOURCES, SPECS, is_auto, resolve
 from proxy.previews.geometry import make_plan
 from proxy.previews.options import Options
-from proxy.previews.steps import Context, process
+from proxy.previews.steps import Context, process, to_processing
 from proxy.sniff import sniff
+
+AVIF_MIN_SIDE = 16  # smaller AVIFs are written as PNG or JPEG, as imgproxy does
+DEFAULT_DELAY = 40  # ms a frame when the source gives none (imgproxy's)
 
 
 @dataclass(frozen=True)
 class RenderSettings:
     limits: SourceLimits
-    max_result_dimension: int
     quality: int  # PREVIEWS_QUALITY
     format_quality: Mapping[str, int]  # PREVIEWS_FORMAT_QUALITY
+    watermark: bytes | None = None  # PREVIEWS_WATERMARK_PATH's image, read once at start
+    watermark_opacity: float = 1.0  # PREVIEWS_WATERMARK_OPACITY
+    max_svg_size: int = 10 << 20  # PREVIEWS_MAX_SVG_FILE_SIZE
 
 
 @dataclass(frozen=True)
@@ -37,9 +43,10 @@ class Rendered:
     format: str | None  # None: a source passed through whose format is unknown
 
 
-def render(source: Blob, options: Options, requested: str, limits: RenderSettings) -> Rendered:
+def render(source: Blob, options: Options, requested: str, settings: RenderSettings) -> Rendered:
+    """`requested`: a format, or `auto` / `auto:<formats Accept allows>` (formats.choose)."""
     try:
-        return _render(source, options, requested, limits)
+        return _render(source, options, requested, settings)
     except ProxyError:
         raise
     except pyvips.Error:
@@ -47,46 +54,119 @@ def render(source: Blob, options: Options, requested: str, limits: RenderSetting
         raise Unprocessable("source image is truncated or corrupt") from None
 
 
-def _render(source: Blob, options: Options, requested: str, limits: RenderSettings) -> Rendered:
+def _limits(limits: SourceLimits, options: Options) -> SourceLimits:
+    """The settings' limits, with what a URL's security options set (where allowed)."""
+    if options.max_src_resolution is not None:
+        limits = replace(limits, max_pixels=int(options.max_src_resolution * 1_000_000))
+    if options.max_animation_frame_resolution is not None:
+        frame = int(options.max_animation_frame_resolution * 1_000_000)
+        limits = replace(limits, max_frame_pixels=frame)
+    return limits
+
+
+def _skips(header: decode.Header, explicit: str | None, options: Options) -> bool:
+    """imgproxy's shouldSkipStandardProcessing: an SVG stays SVG unless another format is
+    asked for; skip_processing formats pass through when no other format is asked for."""
+    if header.svg is not None:
+        return explicit in (None, "svg")
+    return header.format in options.skip_processing and explicit in (None, header.format)
+
+
+def _render(source: Blob, options: Options, requested: str, settings: RenderSettings) -> Rendered:
     if options.raw:
         body = source.read()
         return Rendered(body, sniff(body).format)
-    header = decode.read_header(source, limits.limits, options.auto_rotate)
-    if header.format in options.skip_processing:
+    if options.max_src_file_size is not None and source.size > options.max_src_file_size:
+        raise PayloadTooLarge(f"source file of {source.size} bytes is over the URL's limit")
+    limits = _limits(settings.limits, options)
+    header = decode.read_header(
+        source,
+        options.auto_rotate,
+        limits.max_pixels,
+        settings.max_svg_size,
+        options.enforce_thumbnail,
+    )
+    explicit = None if is_auto(requested) else requested
+    if _skips(header, explicit, options):
+        if header.svg is not None:
+            return Rendered(header.svg, "svg")
+        limits.check_pixels(header.width, header.height)
         return Rendered(source.read(), header.format)
-    fmt = resolve(requested, header.format, header.has_alpha)
-    animated = fmt == "gif" and header.pages > 1 and header.format in decode.ANIMATED_SOURCES
 
-    if options.trim is None and options.crop is None:
-        width, height = header.width, header.height
-        if options.rotate in (90, 270):
-            width, height = height, width
-        plan = make_plan(width, height, options)
-        _check_result(plan.scaled_width, plan.scaled_height, limits)
-        image = decode.thumbnail(source, plan, options.rotate, options.auto_rotate, animated)
-        ctx = Context(options, fmt, plan)
+    animated = (
+        header.animated and header.format in ANIMATED_SOURCES and options.max_animation_frames > 1
+    )
+    transparent = options.background is None and (
+        header.has_alpha or any(options.padding) or options.extend.enabled
+    )
+    fmt = resolve(requested, header.format, transparent, animated)
+    check_savable(fmt)
+    animated = animated and SPECS[fmt].animation_save
+    frames = min(header.pages, options.max_animation_frames) if animated else 1
+    if header.svg is None:
+        limits.check_pixels(header.width, header.height, frames)
+    if animated and options.trim is not None:
+        options = replace(options, trim=None)  # imgproxy does not trim animations
+    deep = options.preserve_hdr and SPECS[fmt].hdr and header.deep
+    ctx = Context(options, fmt, deep=deep, vector=header.svg is not None)
+    image, ctx = _load(source, header, ctx, frames, limits)
+
+    if animated:
+        results = [process(page, ctx) for page in decode.frames(image)]
+        result = _join([page for page, _ in results], image)
+        ctx = results[0][1]
     else:
-        image = decode.full(source, options.auto_rotate, animated)
-        ctx = Context(options, fmt)
-
-    pages = [process(page, ctx) for page in decode.frames(image)] if animated else []
-    result = _join(pages, image) if animated else process(image, ctx)
-    _check_result(result.width, pages[0].height if pages else result.height, limits)
-    quality = options.quality_for(fmt, limits.format_quality, limits.quality)
+        result, ctx = process(image, ctx)
+        frames = 1
+    if options.watermark is not None and settings.watermark is not None:
+        mark = _watermark_image(settings.watermark, options)
+        dpr = ctx.sizes.dpr_scale
+        spec = options.watermark
+        result = watermark.apply(result, mark, spec, settings.watermark_opacity, dpr, frames)
+    if fmt == "avif" and min(result.width, result.height // frames) < AVIF_MIN_SIDE:
+        fmt = "png" if result.hasalpha() else "jpeg"
+    quality = options.quality_for(fmt, settings.format_quality, settings.quality)
     return Rendered(encode(result, fmt, quality, options), fmt)
+
+
+def _load(
+    source: Blob, header: decode.Header, ctx: Context, frames: int, limits: SourceLimits
+) -> tuple[pyvips.Image, Context]:
+    """The decoded image, shrunk on load where the plan can be made from the header."""
+    options = ctx.options
+    keep_profile = not options.strip_color_profile and SPECS[ctx.format].colour_profile
+    use_thumbnail = options.enforce_thumbnail and header.format in decode.THUMBNAIL_SOURCES
+    # libvips's thumbnail always gives 8 bits: 16-bit output decodes whole, then resizes.
+    shrink = header.shrinks_on_load and not ctx.deep and not use_thumbnail
+    if not shrink or options.trim is not None or options.crop is not None:
+        image = decode.full(source, header, frames, keep_profile, ctx.deep, use_thumbnail)
+        return image, replace(ctx, orient=header.format in decode.VIPS_SOURCES)
+    width, height = header.width, header.height
+    if options.rotate in (90, 270):
+        width, height = height, width
+    plan = make_plan(width, height, options, ctx.vector)
+    if ctx.vector:
+        # Rasterised at the target scale: that canvas is what the limit bounds.
+        limits.check_pixels(plan.scaled_width, plan.scaled_height)
+    image = decode.thumbnail(
+        source, header, plan, options.rotate, options.auto_rotate, frames, keep_profile
+    )
+    return image, replace(ctx, plan=plan, sequential=True)
+
+
+def _watermark_image(data: bytes, options: Options) -> pyvips.Image:
+    mark = decode.to_srgb(pyvips.Image.new_from_buffer(data, "", fail_on="error"))
+    deep = options.preserve_hdr and mark.format == "ushort"
+    return to_processing(mark, Context(options, "png", deep=deep))
 
 
 def _join(pages: list[pyvips.Image], source: pyvips.Image) -> pyvips.Image:
     joined = pyvips.Image.arrayjoin(pages, across=1).copy()
     joined.set_type(pyvips.GValue.gint_type, "page-height", pages[0].height)
-    for name in ("delay", "loop", "gif-delay"):
-        if source.get_typeof(name):
-            joined.set_type(source.get_typeof(name), name, source.get(name))
+    joined.set_type(pyvips.GValue.gint_type, "n-pages", len(pages))
+    delays = list(source.get("delay")) if source.get_typeof("delay") else []
+    delays = (delays or [DEFAULT_DELAY] * len(pages))[: len(pages)]
+    joined.set_type(pyvips.GValue.array_int_type, "delay", delays)
+    loop = source.get("loop") if source.get_typeof("loop") else 0
+    joined.set_type(pyvips.GValue.gint_type, "loop", loop)
     return joined
-
-
-def _check_result(width: int, height: int, limits: RenderSettings) -> None:
-    if max(width, height) > limits.max_result_dimension:
-        raise Unprocessable(
-            f"result would be {width}x{height}, over {limits.max_result_dimension} pixels a side"
-        )

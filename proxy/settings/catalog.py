@@ -206,16 +206,65 @@ SETTINGS: tuple[Setting, ...] = (
         "PREVIEWS_MAX_RESULT_DIMENSION",
         "8192",
         k.integer(1, 65535, "pixels,"),
-        "largest output side",
+        "largest output side: a larger result is scaled down to fit, as imgproxy does",
+    ),
+    Setting(
+        "PREVIEWS_MAX_ANIMATION_FRAMES",
+        "100",
+        k.integer(1, 100_000),
+        "frames of an animation that are kept, the rest cut (1: never animate)",
+    ),
+    Setting(
+        "PREVIEWS_MAX_ANIMATION_FRAME_RESOLUTION",
+        "0",
+        k.number(0, 10_000, "megapixels", low_included=True),
+        "limit per frame of an animation; 0: the frames' sum counts against "
+        "PREVIEWS_MAX_SRC_RESOLUTION",
+    ),
+    Setting(
+        "PREVIEWS_MAX_SVG_FILE_SIZE",
+        "10m",
+        k.size("1k", "1g"),
+        "largest SVG source (it is parsed, sanitised and rendered)",
+    ),
+    Setting(
+        "PREVIEWS_PRESERVE_HDR",
+        "off",
+        k.FLAG,
+        "keep 16 bits a channel for PNG, TIFF and AVIF outputs (the `preserve_hdr` default)",
+    ),
+    Setting(
+        "PREVIEWS_SKIP_PROCESSING_FORMATS",
+        "",
+        k.FORMATS,
+        "source formats passed through unprocessed (`skip_processing` adds to them)",
+    ),
+    Setting(
+        "PREVIEWS_WATERMARK_PATH",
+        "",
+        k.Kind("a local image file", str),
+        "the image `watermark` options place; read once at start",
+    ),
+    Setting(
+        "PREVIEWS_WATERMARK_OPACITY",
+        "1",
+        k.number(0, 1, "a number"),
+        "base opacity the `watermark` option's opacity is multiplied by",
+    ),
+    Setting(
+        "PREVIEWS_ALLOW_SECURITY_OPTIONS",
+        "off",
+        k.FLAG,
+        "allow the `msr`, `msfs`, `maf`, `mafr` and `mrd` options in URLs (else 403)",
     ),
     Setting("PREVIEWS_AUTO_WEBP", "off", k.FLAG, "pick WebP from Accept when no format is given"),
     Setting("PREVIEWS_AUTO_AVIF", "off", k.FLAG, "pick AVIF from Accept when no format is given"),
     Setting("PREVIEWS_QUALITY", "80", k.integer(1, 100), "default output quality"),
     Setting(
         "PREVIEWS_FORMAT_QUALITY",
-        "",
+        "webp=79,avif=63,jxl=77",
         k.FORMAT_QUALITY,
-        "default quality per format (jpeg, png, webp, avif, gif, tiff or an alias such as jpg)",
+        "default quality per format (imgproxy's defaults; a format or an alias such as jpg)",
     ),
     Setting(
         "PREVIEWS_PRESETS",
@@ -226,6 +275,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SIGNATURE_KEY", "", k.HEX_LIST, "imgproxy URL key", secret=True),
     Setting("SIGNATURE_SALT", "", k.HEX_LIST, "imgproxy URL salt", secret=True),
     Setting("SIGNATURE_SIZE", "32", k.integer(1, 32), "bytes of the signature that are checked"),
+    Setting(
+        "SIGNATURE_TRUSTED",
+        "",
+        k.WORDS,
+        "signatures accepted as they are, whatever the path (imgproxy's trusted signatures)",
+        secret=True,
+    ),
     Setting("CONVERTER_TIMEOUT", "30s", TIMEOUT, "limit for one conversion or frame decode"),
 )
 BY_NAME = {s.name: s for s in SETTINGS}

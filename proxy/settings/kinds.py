@@ -75,16 +75,18 @@ def optional(kind: Kind[T], when_empty: str) -> Kind[T | None]:
     return Kind(f"{kind.form}, or empty for {when_empty}", parse)
 
 
-def number(low: float, high: float, what: str) -> Kind[float]:
-    """A finite number with low < value <= high."""
+def number(low: float, high: float, what: str, *, low_included: bool = False) -> Kind[float]:
+    """A finite number with low < value <= high (low <= value with `low_included`)."""
+    above = "at least" if low_included else "more than"
 
     def parse(raw: str) -> float:
         value = float(raw)
-        if not low < value <= high:  # also false for NaN
-            raise ValueError(f"{raw} is out of range: more than {low:g}, at most {high:g}")
+        fits = low <= value <= high if low_included else low < value <= high
+        if not fits:  # also false for NaN
+            raise ValueError(f"{raw} is out of range: {above} {low:g}, at most {high:g}")
         return value
 
-    return Kind(f"{what}, more than {low:g} and at most {high:g}", parse)
+    return Kind(f"{what}, {above} {low:g} and at most {high:g}", parse)
 
 
 def _flag(raw: str) -> bool:
@@ -150,9 +152,32 @@ def _format_quality(raw: str) -> dict[str, int]:
 FORMAT_QUALITY = Kind("format=quality pairs, e.g. webp=79,avif=63", _format_quality)
 
 
+def _formats(raw: str) -> tuple[str, ...]:
+    names = [p.strip() for p in raw.split(",") if p.strip()]
+    formats = []
+    for name in names:
+        fmt = canonical(name)
+        if fmt is None:
+            raise ValueError(f"{name!r} is not an image format")
+        formats.append(fmt)
+    return tuple(sorted(set(formats)))
+
+
+FORMATS = Kind("comma-separated image formats, e.g. png,gif", _formats)
+
+
+def _words(raw: str) -> tuple[str, ...]:
+    return tuple(p.strip() for p in raw.split(",") if p.strip())
+
+
+WORDS = Kind("comma-separated values", _words)
+
+
 def _presets(raw: str) -> dict[str, str]:
     presets: dict[str, str] = {}
     for part in filter(None, (p.strip() for p in raw.split(";"))):
+        if part.startswith("#"):
+            continue  # a comment, as in imgproxy's presets
         name, sep, options = part.partition("=")
         if not sep or not name.strip() or not options.strip():
             raise ValueError(f"bad preset {part!r}")

@@ -208,6 +208,14 @@ def _previews(r: _Reader) -> PreviewSettings:
         max_src_resolution=r("PREVIEWS_MAX_SRC_RESOLUTION", 1.0),
         max_src_file_size=r("PREVIEWS_MAX_SRC_FILE_SIZE", 0),
         max_result_dimension=r("PREVIEWS_MAX_RESULT_DIMENSION", 1),
+        max_animation_frames=r("PREVIEWS_MAX_ANIMATION_FRAMES", 1),
+        max_animation_frame_resolution=r("PREVIEWS_MAX_ANIMATION_FRAME_RESOLUTION", 0.0),
+        max_svg_file_size=r("PREVIEWS_MAX_SVG_FILE_SIZE", 0),
+        preserve_hdr=r("PREVIEWS_PRESERVE_HDR", False),
+        skip_processing_formats=r("PREVIEWS_SKIP_PROCESSING_FORMATS", ()),
+        watermark_path=_optional_path(r("PREVIEWS_WATERMARK_PATH", "")),
+        watermark_opacity=r("PREVIEWS_WATERMARK_OPACITY", 1.0),
+        allow_security_options=r("PREVIEWS_ALLOW_SECURITY_OPTIONS", False),
         auto_webp=r("PREVIEWS_AUTO_WEBP", False),
         auto_avif=r("PREVIEWS_AUTO_AVIF", False),
         quality=r("PREVIEWS_QUALITY", 80),
@@ -216,4 +224,9 @@ def _previews(r: _Reader) -> PreviewSettings:
         signature_pairs=tuple(zip(keys, salts, strict=False)),
         signature_size=r("SIGNATURE_SIZE", 32),
         converter_timeout=r("CONVERTER_TIMEOUT", 30.0),
+        trusted_signatures=frozenset(r("SIGNATURE_TRUSTED", ())),
     )
+
+
+def _optional_path(raw: str) -> Path | None:
+    return Path(raw).expanduser() if raw else None

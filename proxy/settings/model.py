@@ -48,6 +48,14 @@ class PreviewSettings:
     max_src_resolution: float
     max_src_file_size: int
     max_result_dimension: int
+    max_animation_frames: int
+    max_animation_frame_resolution: float
+    max_svg_file_size: int
+    preserve_hdr: bool
+    skip_processing_formats: tuple[str, ...]
+    watermark_path: Path | None
+    watermark_opacity: float
+    allow_security_options: bool
     auto_webp: bool
     auto_avif: bool
     quality: int
@@ -56,6 +64,7 @@ class PreviewSettings:
     signature_pairs: tuple[tuple[bytes, bytes], ...]
     signature_size: int
     converter_timeout: float
+    trusted_signatures: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)

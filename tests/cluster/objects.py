@@ -13,6 +13,7 @@ from tests.cluster.routing import (
     converted_forms,
     original_forms,
     preview_forms,
+    proxy_source,
     video_forms,
 )
 from tests.conftest import encode_image
@@ -63,10 +64,10 @@ def make_objects() -> list[SourceObject]:
     return images + videos
 
 
-def requests_for(bucket: str, obj: SourceObject, *, ranges: bool) -> list[Form]:
-    """Every form of every request for one object. A Range of an object that is not cached yet
-    is a ranged read at the store plus a background fill (by design, for a fast first byte),
-    so `ranges` is for passes that come after the cold one."""
+def requests_for(bucket: str, obj: SourceObject, *, ranges: bool = True) -> list[Form]:
+    """Every form of every request for one object (a Range of an uncached object joins the
+    fill of the whole object, so ranges belong in a cold pass too). Forms that, by imgproxy's
+    grammar, name another object (a plain source is cut at a '?') are left out."""
     forms = [f for f in original_forms(bucket, obj.key) if ranges or f.what != "range"]
     for width in WIDTHS:
         if obj.video:
@@ -76,7 +77,8 @@ def requests_for(bucket: str, obj: SourceObject, *, ranges: bool) -> list[Form]:
     if not obj.video:
         for width in WIDTHS[:3]:
             forms += converted_forms(bucket, obj.key, width)
-    return forms
+    origin = f"{bucket}/{obj.key}"
+    return [f for f in forms if proxy_source(f.raw_path, f.raw_query) == origin]
 
 
 def problem(answer: Answer, obj: SourceObject) -> str:

@@ -55,6 +55,12 @@ def lenient(text: str) -> str:
     return quote(text, safe="/+@,;:=!$&'()*")
 
 
+def plain_lenient(text: str) -> str:
+    """As `lenient`, but with '@' escaped: in a plain source a raw '@' starts the extension
+    (imgproxy's rule), so clients escape one that belongs to the key."""
+    return quote(text, safe="/+,;:=!$&'()*")
+
+
 def shouting(text: str) -> str:
     """Every byte but '/' percent-encoded, in lower-case hex: legal, if unusual."""
     return "/".join("".join(f"%{b:02x}" for b in part.encode()) for part in text.split("/"))
@@ -116,7 +122,7 @@ def original_forms(bucket: str, key: str) -> list[Form]:
 
 def b64_source(bucket: str, key: str) -> str:
     """A source as base64url carries it: a URL path, so raw unless the key needs escapes."""
-    if "?" in key or unquote(key) != key:
+    if "?" in key or "%" in key:
         return f"{bucket}/{standard(key)}"
     return f"{bucket}/{key}"
 
@@ -129,10 +135,14 @@ def preview_forms(bucket: str, key: str, width: int) -> list[Form]:
     encoded = f"{bucket}/{standard(key)}"
     forms = [
         Form("plain", f"/previews/q/{options}/f:jpeg/plain/{bucket}/{standard(key)}", "preview"),
-        Form("plain @ext", f"/previews/_/{options}/plain/{bucket}/{lenient(key)}@jpg", "preview"),
         Form(
-            "plain, %2F and upper-case @EXT",
-            f"/previews/insecure/{options}/plain/{every_slash(f'{bucket}/{key}')}@JPEG",
+            "plain @ext",
+            f"/previews/_/{options}/plain/{bucket}/{plain_lenient(key)}@jpg",
+            "preview",
+        ),
+        Form(
+            "plain, %2F, %3A in the options and an empty segment",
+            f"/previews/insecure//rs%3Afit%3A{width}%3A0/q%3A70/plain/{every_slash(f'{bucket}/{key}')}@jpeg",
             "preview",
         ),
         Form(
@@ -143,8 +153,8 @@ def preview_forms(bucket: str, key: str, width: int) -> list[Form]:
         Form("base64url", f"/previews/q/{options}/f:jpg/{b64(source)}", "preview"),
         Form("base64url .ext", f"/previews/q/{options}/{b64(source)}.jpg", "preview"),
         Form(
-            "base64url padded, split, .EXT",
-            f"/previews/q/{options}/{split(b64(source, pad=True))}.JPG",
+            "base64url padded, split, .ext",
+            f"/previews/q/{options}/{split(b64(source, pad=True))}.jpg",
             "preview",
         ),
         Form(
@@ -169,7 +179,7 @@ def converted_forms(bucket: str, key: str, width: int) -> list[Form]:
         Form("convert", f"/image-converter/convert/{bucket}/{standard(key)}", "converted"),
         Form(
             "preview of convert, plain",
-            f"/previews/q/rs:fit:{width}:0/plain/image-converter/convert/{bucket}/{lenient(key)}@png",
+            f"/previews/q/rs:fit:{width}:0/plain/image-converter/convert/{bucket}/{plain_lenient(key)}@png",
             "converted preview",
             width,
         ),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from proxy.formats import ALIASES
+from proxy.formats import URL_NAMES
 from tests.cluster.conftest import EchoCluster
 from tests.cluster.haproxy import get
 from tests.cluster.routing import (
@@ -56,13 +56,19 @@ def route(cluster: EchoCluster, form: Form) -> tuple[str, bytes | None]:
 @pytest.mark.parametrize("key", KEYS)
 def test_every_form_hashes_the_decoded_source(echo_cluster: EchoCluster, key: str) -> None:
     origin = f"{BUCKET}/{key}"
-    nodes = set()
+    nodes: dict[str, set[str]] = {}
     for form in all_forms(key):
-        assert proxy_source(form.raw_path, form.raw_query) == origin, form.label
+        expected = proxy_source(form.raw_path, form.raw_query)
+        if "?" not in key:
+            assert expected == origin, form.label
+        elif form.label.startswith("plain"):
+            # In a plain source a '?', even escaped, starts the query (imgproxy's rule): the
+            # key is cut there, for the proxy and for HAProxy alike.
+            assert expected == origin.partition("?")[0], form.label
         node, hashed = route(echo_cluster, form)
-        assert hashed is not None and hashed.decode() == origin, form.label
-        nodes.add(node)
-    assert len(nodes) == 1
+        assert hashed is not None and hashed.decode() == expected, form.label
+        nodes.setdefault(expected, set()).add(node)
+    assert all(len(reached) == 1 for reached in nodes.values())
 
 
 def test_an_at_sign_before_a_format_name_is_the_extension_for_both(
@@ -78,7 +84,13 @@ def test_an_at_sign_before_a_format_name_is_the_extension_for_both(
         assert hashed == origin.encode()
 
 
-@pytest.mark.parametrize("alias", sorted({*ALIASES, *(a.upper() for a in ALIASES)}))
+@pytest.mark.parametrize("name", sorted(a.upper() for a in URL_NAMES))
+def test_a_format_name_in_capitals_is_no_extension(name: str) -> None:
+    # imgproxy spells format names in lower case only; `@JPEG` is a 400 from any node.
+    assert proxy_source(f"/previews/q/rs:fit:10:0/plain/{BUCKET}/x/photo@{name}") is None
+
+
+@pytest.mark.parametrize("alias", sorted(URL_NAMES))
 def test_every_output_format_name_is_an_extension_to_both(
     echo_cluster: EchoCluster, alias: str
 ) -> None:

@@ -14,7 +14,7 @@ from proxy.previews.render import RenderSettings
 from tests.conftest import encode_image
 
 LIMITS = SourceLimits(max_pixels=50_000_000, max_file_size=100 << 20)
-SETTINGS = RenderSettings(LIMITS, max_result_dimension=8192, quality=80, format_quality={})
+SETTINGS = RenderSettings(LIMITS, quality=80, format_quality={})
 
 
 def preview_job(tmp_path: Path, body: bytes, name: str = "b/k.jpg", width: int = 50) -> Job:

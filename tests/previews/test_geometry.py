@@ -7,7 +7,7 @@ from proxy.previews.parse import parse_options
 
 def planned(segments, width=640, height=480):
     plan = make_plan(width, height, parse_options(segments))
-    return plan.scaled_width, plan.scaled_height, plan.result_width, plan.result_height
+    return plan.scaled_width, plan.scaled_height, plan.target_width, plan.target_height
 
 
 @pytest.mark.parametrize(

@@ -52,11 +52,13 @@ async def test_truncated_image_is_422(fetch, put_file):
     assert status == 422 and len(body) < 100
 
 
-async def test_result_dimension_limit_is_422(make_client, make_settings, put_file):
+async def test_result_over_the_dimension_limit_is_scaled_down(make_client, make_settings, put_file):
     put_file("photo.jpg", encode_image(64, 48))
     fetch = fetcher(await make_client(make_settings(PREVIEWS_MAX_RESULT_DIMENSION="100")))
-    assert (await fetch("/previews/q/rs:fit:500:500:1/plain/abc-public/photo.jpg"))[0] == 422
-    assert (await fetch("/previews/q/rs:fit:100:100:1/plain/abc-public/photo.jpg"))[0] == 200
+    status, body, _ = await fetch("/previews/q/rs:fit:500:500:1/plain/abc-public/photo.jpg")
+    assert status == 200 and size_of(body) == (100, 75)
+    status, body, _ = await fetch("/previews/q/rs:fit:80:80:1/pd:10/plain/abc-public/photo.jpg")
+    assert status == 200 and size_of(body) == (100, 80)
 
 
 async def test_health_reports_the_render_processes(client):

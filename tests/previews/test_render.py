@@ -6,20 +6,25 @@ import pyvips
 from proxy.blob import Blob
 from proxy.errors import Unprocessable, UnsupportedMediaType
 from proxy.limits import SourceLimits
-from proxy.previews.parse import parse_options
+from proxy.previews.parse import Rules, parse_options
 from proxy.previews.render import Rendered, RenderSettings, render
 from proxy.sniff import sniff
 from tests.conftest import encode_image
 from tests.previews.conftest import decode, png_declaring, with_alpha
 
 SOURCE_LIMITS = SourceLimits(max_pixels=50_000_000, max_file_size=100 << 20)
-LIMITS = RenderSettings(SOURCE_LIMITS, max_result_dimension=8192, quality=80, format_quality={})
+LIMITS = RenderSettings(SOURCE_LIMITS, quality=80, format_quality={})
 
 
 def run(
-    data: bytes, *segments: str, fmt: str = "auto", limits: RenderSettings = LIMITS
+    data: bytes,
+    *segments: str,
+    fmt: str = "auto",
+    limits: RenderSettings = LIMITS,
+    security: bool = False,
 ) -> Rendered:
-    return render(Blob.of_bytes(data), parse_options(segments), fmt, limits)
+    rules = Rules(allow_security_options=security)
+    return render(Blob.of_bytes(data), parse_options(segments, rules), fmt, limits)
 
 
 def solid(width: int, height: int, rgb: tuple[int, int, int]) -> pyvips.Image:
@@ -54,7 +59,7 @@ def test_format_quality_and_default_quality():
     source = encode_image(400, 300)
     fq = run(source, "fq:jpeg:20", fmt="jpeg").body
     assert fq == run(source, "q:20", fmt="jpeg").body
-    configured = RenderSettings(SOURCE_LIMITS, 8192, quality=80, format_quality={"jpeg": 20})
+    configured = RenderSettings(SOURCE_LIMITS, quality=80, format_quality={"jpeg": 20})
     assert run(source, fmt="jpeg", limits=configured).body == fq
 
 
@@ -174,7 +179,10 @@ def test_filters_render(segment):
 def test_raw_and_skip_processing_return_the_source():
     source = encode_image(64, 48, ".png")
     assert run(source, "raw:1", "w:10").body == source
-    assert run(source, "skp:png", "w:10", fmt="jpeg").body == source
+    assert run(source, "skp:png", "w:10").body == source
+    assert run(source, "skp:png", "w:10", fmt="png").body == source
+    # Another output format is asked for: imgproxy processes then.
+    assert run(source, "skp:png", "w:10", fmt="jpeg").format == "jpeg"
     assert run(source, "skp:gif", "w:10", fmt="jpeg").format == "jpeg"
 
 
@@ -198,8 +206,6 @@ def test_declared_resolution_is_checked_before_decoding():
     assert "resolution" in caught.value.reason
 
 
-def test_result_dimension_limit():
-    limits = RenderSettings(SOURCE_LIMITS, max_result_dimension=100, quality=80, format_quality={})
-    with pytest.raises(Unprocessable):
-        run(encode_image(64, 48), "rs:fit:200:200:1", limits=limits)
-    assert decode(run(encode_image(64, 48), "w:100", "el:1", limits=limits).body).width == 100
+def test_result_dimension_limit_scales_down():
+    out = decode(run(encode_image(64, 48), "rs:fit:200:200:1", "mrd:100", security=True).body)
+    assert (out.width, out.height) == (100, 75)

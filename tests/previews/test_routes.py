@@ -153,8 +153,11 @@ async def test_different_formats_are_different_entries(fetch, photo):
 
 
 async def test_content_disposition(fetch, photo):
-    _, _, inline = await fetch(f"/previews/q/fn:my%20pic/plain/{photo}@png")
+    # imgproxy never percent-decodes option arguments: a name with a space is base64.
+    _, _, inline = await fetch(f"/previews/q/fn:{b64('my pic')}:1/plain/{photo}@png")
     assert inline["Content-Disposition"].startswith('inline; filename="my pic.png"')
+    _, _, literal = await fetch(f"/previews/q/fn:my%20pic/plain/{photo}@png")
+    assert literal["Content-Disposition"].startswith('inline; filename="my%20pic.png"')
     _, _, attached = await fetch(f"/previews/q/att:1/plain/{photo}")
     assert attached["Content-Disposition"].startswith('attachment; filename="photo.jpg"')
 

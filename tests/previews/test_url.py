@@ -26,8 +26,11 @@ def test_plain_source_with_extension_and_query():
     )
 
 
-def test_at_sign_that_is_not_a_format_belongs_to_the_key():
-    assert parse_url("q/w:1/plain/abc-public/icon@2x.png").source == "abc-public/icon@2x.png"
+def test_an_at_sign_in_a_key_is_written_percent_encoded():
+    # imgproxy's rule: everything after an `@` is the format.
+    assert parse_url("q/w:1/plain/abc-public/icon%402x.png").source == "abc-public/icon@2x.png"
+    with pytest.raises(BadRequest, match="unknown format"):
+        parse_url("q/w:1/plain/abc-public/icon@2x.png")
 
 
 def test_base64_source_split_and_unpadded():
