@@ -1,4 +1,4 @@
-"""Logging setup: one line per event on stderr; access lines are JSON objects."""
+"""Logging setup: one line per event on stderr (the access log is proxy.web.access_log's)."""
 
 import logging
 import sys
@@ -10,10 +10,5 @@ def setup_logging(level: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    access = logging.getLogger("proxy.access")
-    access_handler = logging.StreamHandler(sys.stdout)
-    access_handler.setFormatter(logging.Formatter("%(message)s"))
-    access.handlers[:] = [access_handler]
-    access.propagate = False
     # aiohttp's own access log would duplicate ours.
     logging.getLogger("aiohttp.access").disabled = True

@@ -53,6 +53,11 @@ HTTP_DURATION = Histogram(
 HTTP_IN_FLIGHT = Gauge(
     "proxy_http_requests_in_flight", "Requests being answered", multiprocess_mode="livesum"
 )
+EVENT_LOOP_LAG = Histogram(
+    "proxy_event_loop_lag_seconds",
+    "How late a server process's event loop ran a callback that was due (sampled 4 times a second)",
+    buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+)
 HTTP_CONNECTIONS = Gauge(
     "proxy_http_connections", "Open client connections", multiprocess_mode="livesum"
 )

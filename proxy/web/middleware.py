@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
+from typing import Any
 
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
 from proxy import metrics
+from proxy.web.access_log import AccessLog
 from proxy.web.answers import Answer, answer_for
 from proxy.web.deadline import Deadlines
 from proxy.web.drain import remember
 
 log = logging.getLogger("proxy.web")
-access_log = logging.getLogger("proxy.access")
 
 
 TIMED_OUT = Answer(504, "timed out", log_level=logging.WARNING)
@@ -44,7 +44,40 @@ def loggable_path(request: web.BaseRequest) -> str:
     return f"{raw}?{query}" if query else raw
 
 
-def make_middleware(deadlines: Deadlines, access_log_on: bool) -> Middleware:
+class Observer:
+    """Per request: the request metrics, through children bound once per label set (a
+    `labels()` lookup per request cost more than the increment), and the access log line."""
+
+    def __init__(self, access_log: AccessLog | None) -> None:
+        self.access_log = access_log
+        self._counts: dict[tuple[str, int], Any] = {}
+        self._durations: dict[str, Any] = {}
+
+    def __call__(
+        self, request: web.BaseRequest, response: web.StreamResponse | None, elapsed: float
+    ) -> None:
+        route = route_name(request)
+        status = response.status if response is not None else 499
+        count = self._counts.get((route, status))
+        if count is None:
+            count = self._counts[(route, status)] = metrics.HTTP_REQUESTS.labels(route, str(status))
+        count.inc()
+        duration = self._durations.get(route)
+        if duration is None:
+            duration = self._durations[route] = metrics.HTTP_DURATION.labels(route)
+        duration.observe(elapsed)
+        if self.access_log is not None:
+            sent, cache = 0, "-"
+            if response is not None:
+                cache = response.headers.get("X-Cache-Status", "-")
+                if status != 304 and request.method != "HEAD":
+                    sent = response.content_length or 0
+            self.access_log.record(
+                request.method, loggable_path(request), status, sent, elapsed, cache, request.remote
+            )
+
+
+def make_middleware(deadlines: Deadlines, observe: Observer) -> Middleware:
     @web.middleware
     async def handle(request: web.Request, handler: Handler) -> web.StreamResponse:
         started = time.perf_counter()
@@ -56,7 +89,7 @@ def make_middleware(deadlines: Deadlines, access_log_on: bool) -> Middleware:
             return response
         finally:
             metrics.HTTP_IN_FLIGHT.dec()
-            _observe(request, response, time.perf_counter() - started, access_log_on)
+            observe(request, response, time.perf_counter() - started)
 
     return handle
 
@@ -103,39 +136,3 @@ def _log_error(request: web.BaseRequest, answer: Answer, exc: Exception | None) 
         log.log(answer.log_level, "%d %s: %s", answer.status, path, answer.reason)
     else:
         log.log(answer.log_level, "%d %s: %s (%s)", answer.status, path, answer.reason, exc)
-
-
-def _observe(
-    request: web.BaseRequest, response: web.StreamResponse | None, elapsed: float, log_on: bool
-) -> None:
-    route = route_name(request)
-    status = response.status if response is not None else 499
-    metrics.HTTP_REQUESTS.labels(route, str(status)).inc()
-    metrics.HTTP_DURATION.labels(route).observe(elapsed)
-    if log_on:
-        _log_access(request, response, status, elapsed)
-
-
-def _log_access(
-    request: web.BaseRequest, response: web.StreamResponse | None, status: int, elapsed: float
-) -> None:
-    sent = 0
-    cache = "-"
-    if response is not None:
-        cache = response.headers.get("X-Cache-Status", "-")
-        if response.status != 304 and request.method != "HEAD":
-            sent = response.content_length or 0
-    access_log.info(
-        json.dumps(
-            {
-                "method": request.method,
-                "path": loggable_path(request),
-                "status": status,
-                "bytes": sent,
-                "ms": round(elapsed * 1000, 2),
-                "cache": cache,
-                "remote": request.remote,
-            },
-            separators=(",", ":"),
-        )
-    )

@@ -1,0 +1,64 @@
+"""The framework's ceiling: bare aiohttp answering one body from memory, nothing else.
+
+`python -m benchmarks.bare_aiohttp PORT FILE [PROCESSES] [--uvloop]` serves FILE's bytes at
+every path with the headers a proxy cache hit carries, from PROCESSES processes sharing the
+port (SO_REUSEPORT), as the proxy's workers do. No middleware, no metrics, no access log:
+what is left of a hit's cost when everything of ours is gone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import sys
+from email.utils import formatdate
+from pathlib import Path
+
+from aiohttp import web
+
+
+def app(body: bytes) -> web.Application:
+    headers = {
+        "Content-Type": "image/jpeg",
+        "ETag": '"0123456789abcdef0123456789abcdef"',
+        "Last-Modified": formatdate(1_700_000_000, usegmt=True),
+        "Cache-Control": "max-age=86400",
+        "X-Cache-Status": "HIT",
+        "Accept-Ranges": "bytes",
+    }
+
+    async def hit(request: web.Request) -> web.Response:
+        return web.Response(body=body, headers=headers)
+
+    application = web.Application()
+    application.router.add_get("/{tail:.*}", hit)
+    return application
+
+
+async def serve(port: int, body: bytes) -> None:
+    runner = web.AppRunner(app(body), access_log=None, handle_signals=True)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", port, reuse_port=True, backlog=1024)
+    await site.start()
+    await asyncio.Event().wait()
+
+
+def main(argv: list[str]) -> None:
+    port, body = int(argv[0]), Path(argv[1]).read_bytes()
+    processes = int(argv[2]) if len(argv) > 2 and argv[2].isdigit() else 1
+    if "--uvloop" in argv:
+        import uvloop
+
+        uvloop.install()
+    with socket.socket() as probe:  # fail early when the port is taken
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        probe.bind(("127.0.0.1", port))
+    for _ in range(processes - 1):
+        if os.fork() == 0:
+            break
+    asyncio.run(serve(port, body))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

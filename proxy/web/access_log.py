@@ -1,0 +1,98 @@
+"""The access log: one JSON line per request, written in batches off the event loop.
+
+Like nginx's `access_log ... buffer= flush=`: a request only appends its line to a buffer;
+the buffer goes to a writer thread when it is large or a moment old, and the thread writes
+it to standard output. So a slow log reader can never stall the event loop, and the cost of
+a line is its formatting. Batches are cut at line ends into writes of at most PIPE_BUF
+bytes, which the kernel keeps whole, so the lines of several workers sharing one pipe never
+interleave mid-line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import queue
+import threading
+from json.encoder import encode_basestring_ascii as quoted
+
+FLUSH_AFTER = 0.2  # seconds a line may wait in the buffer
+FLUSH_SIZE = 64 * 1024
+PIPE_BUF = 4096
+
+
+class AccessLog:
+    def __init__(self, fd: int = 1) -> None:
+        self._fd = fd
+        self._lines: list[str] = []
+        self._size = 0
+        self._timer: asyncio.TimerHandle | None = None
+        self._queue: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+
+    def record(
+        self,
+        method: str,
+        path: str,
+        status: int,
+        sent: int,
+        seconds: float,
+        cache: str,
+        remote: str | None,
+    ) -> None:
+        line = (
+            f'{{"method":{quoted(method)},"path":{quoted(path)},"status":{status},'
+            f'"bytes":{sent},"ms":{seconds * 1000:.2f},"cache":{quoted(cache)},'
+            f'"remote":{quoted(remote) if remote is not None else "null"}}}\n'
+        )
+        self._lines.append(line)
+        self._size += len(line)
+        if self._size >= FLUSH_SIZE:
+            self.flush()
+        elif self._timer is None:
+            self._timer = asyncio.get_running_loop().call_later(FLUSH_AFTER, self.flush)
+
+    def flush(self) -> None:
+        """Hand what is buffered to the writer thread."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if not self._lines:
+            return
+        data = "".join(self._lines).encode()
+        self._lines.clear()
+        self._size = 0
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._write, name="access-log", daemon=True)
+            self._thread.start()
+        self._queue.put(data)
+
+    def close(self) -> None:
+        """Write out everything, and wait until it is written."""
+        self.flush()
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join(10)
+            self._thread = None
+
+    def _write(self) -> None:
+        while (data := self._queue.get()) is not None:
+            for piece in _pieces(data):
+                try:
+                    os.write(self._fd, piece)
+                except OSError:
+                    break  # a closed log must not take the server down
+
+
+def _pieces(data: bytes) -> list[bytes]:
+    """Whole lines, at most PIPE_BUF bytes a piece (a longer line alone)."""
+    pieces, start = [], 0
+    while len(data) - start > PIPE_BUF:
+        cut = data.rfind(b"\n", start, start + PIPE_BUF) + 1
+        if cut <= start:  # one line longer than PIPE_BUF
+            cut = data.index(b"\n", start) + 1
+        pieces.append(data[start:cut])
+        start = cut
+    if start < len(data):
+        pieces.append(data[start:])
+    return pieces
