@@ -462,6 +462,8 @@ class Cache:
             return
         assert fill.stream is not None
         if not 0 <= fill.meta.size <= self.max_object_size:
+            # Nothing will be stored: other workers must not wait to follow this fill.
+            await _finally_in_thread(self._forget_fill, flight.key)
             flight.move(Handoff(fill))  # the stream now belongs to whoever takes it
             return
         try:

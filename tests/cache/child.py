@@ -2,6 +2,7 @@
 
 fill KEY SIZE   fill KEY with a stream that stops halfway until DIR/go exists
 churn           fill key-0, key-1, ... with slow streams until killed (prints each commit)
+passthrough KEY SIZE   stream KEY, too large to cache, through; then stay alive until DIR/go
 """
 
 from __future__ import annotations
@@ -56,6 +57,24 @@ async def fill(directory: Path, key: str, size: int) -> None:
     await cache.close()
 
 
+async def passthrough(directory: Path, key: str, size: int) -> None:
+    cache = Cache(settings(directory, size=64 << 20, max_object=size // 2))
+    await cache.start()
+    body = body_for(key, size)
+
+    async def make() -> Fill:
+        return Fill(meta(size), stream=stream_of(body, 8192))
+
+    result = await cache.get(key, f"b/{key}", make)
+    async with result:
+        async for _ in result.chunks(0, size):
+            pass
+    print("streamed", flush=True)
+    while not (directory / "go").exists():  # alive, as a worker is: its claims stay valid
+        await asyncio.sleep(0.005)
+    await cache.close()
+
+
 async def churn(directory: Path) -> None:
     cache = Cache(settings(directory, size=64 << 20))
     await cache.start()
@@ -90,5 +109,7 @@ if __name__ == "__main__":
     role, directory = sys.argv[1], Path(sys.argv[2])
     if role == "fill":
         asyncio.run(fill(directory, sys.argv[3], int(sys.argv[4])))
+    elif role == "passthrough":
+        asyncio.run(passthrough(directory, sys.argv[3], int(sys.argv[4])))
     else:
         asyncio.run(churn(directory))

@@ -65,6 +65,27 @@ async def test_a_second_process_reads_a_fill_in_flight_before_it_ends(tmp_path):
         await cache.close()
 
 
+async def test_an_object_too_large_to_cache_leaves_no_fill_for_other_processes(tmp_path):
+    # Streamed through by one worker, it must not look like a fill another worker can follow:
+    # nothing would ever come, and the other worker's request would hang until its deadline.
+    directory = tmp_path / "c"
+    size = 300_000
+    streamer = child("passthrough", directory, "k", str(size))
+    cache = Cache(settings(directory, size=64 << 20, max_object=size // 2))
+    await cache.start()
+    try:
+        assert streamer.stdout.readline().strip() == "streamed"
+        calls: list[int] = []
+        body = body_for("k", size)
+        result = await asyncio.wait_for(cache.get("k", "b/k", stream_maker(body, calls)), 30)
+        assert await consume(result) == body and calls == [1]
+        assert cache.index.fill_of("k") is None
+    finally:
+        (directory / "go").touch()
+        streamer.wait(30)
+        await cache.close()
+
+
 async def test_a_fill_whose_filler_died_is_taken_over(tmp_path):
     directory = tmp_path / "c"
     size = 400_000
