@@ -73,7 +73,8 @@ SAVERS: dict[str, Saver] = {
     "jpeg": _lossy("jpegsave_buffer", optimize_coding=True),
     "png": _png,
     "webp": _lossy("webpsave_buffer", effort=4),
-    "avif": _lossy("heifsave_buffer", compression="av1", effort=2),
+    # imgproxy's effort: 9 - IMGPROXY_AVIF_SPEED, whose default is 8.
+    "avif": _lossy("heifsave_buffer", compression="av1", effort=1),
     "gif": _gif,
     "tiff": _lossless("tiffsave_buffer", compression="deflate"),
     "bmp": lambda image, quality, keep: writers.bmp(image),

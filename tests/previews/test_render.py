@@ -66,6 +66,15 @@ def test_format_quality_and_default_quality():
     assert run(source, fmt="jpeg", limits=configured).body == fq
 
 
+def test_avif_is_written_as_imgproxy_writes_it():
+    # vips_avifsave_go: Q, AV1, effort 9 - IMGPROXY_AVIF_SPEED (8); strip resets to 72 dpi.
+    source = encode_image(64, 48, ".png")
+    expected = decode(source).copy(xres=72 / 25.4, yres=72 / 25.4)
+    body = expected.heifsave_buffer(Q=63, compression="av1", effort=1, keep="none")
+    avif = RenderSettings(SOURCE_LIMITS, quality=80, format_quality={"avif": 63})
+    assert run(source, fmt="avif", limits=avif).body == body
+
+
 def test_max_bytes_lowers_quality_until_it_fits():
     source = encode_image(400, 300)
     full = run(source, "q:90", fmt="jpeg").body
