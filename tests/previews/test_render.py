@@ -249,6 +249,30 @@ def test_trim_removes_a_plain_border():
     assert (out.width, out.height) == (100, 80)
 
 
+def test_trim_works_on_the_stored_orientation():
+    # imgproxy trims before any rotation: equal_hor means the stored image's sides. The
+    # border is on the stored right (the shown bottom); equal_hor keeps the smaller margin,
+    # none, on both sides, so nothing is cut. Trimming after rotating would cut 20 rows.
+    stored = solid(80, 50, (0, 0, 0)).embed(0, 0, 100, 50, extend="white").copy()
+    stored.set_type(pyvips.GValue.gint_type, "orientation", 6)
+    out = decode(run(stored.jpegsave_buffer(Q=95), "t:10:fff:1", fmt="png").body)
+    assert (out.width, out.height) == (50, 100)
+    plain = decode(run(stored.jpegsave_buffer(Q=95), "t:10:fff", fmt="png").body)
+    assert (plain.width, plain.height) == (50, 80)
+
+
+def test_trim_is_not_applied_to_animations():
+    frames = [solid(40, 30, (i * 100, 0, 0)).embed(5, 5, 50, 40, extend="white") for i in range(3)]
+    image = pyvips.Image.arrayjoin(frames, across=1).copy()
+    image.set_type(pyvips.GValue.gint_type, "page-height", 40)
+    image.set_type(pyvips.GValue.array_int_type, "delay", [100, 100, 100])
+    source = image.gifsave_buffer()
+    animated = pyvips.Image.new_from_buffer(run(source, "t:10", fmt="gif").body, "", n=-1)
+    assert (animated.width, animated.get("page-height"), animated.get("n-pages")) == (50, 40, 3)
+    still = decode(run(source, "t:10", fmt="png").body)  # one frame: trimmed as imgproxy does
+    assert (still.width, still.height) == (40, 30)
+
+
 @pytest.mark.parametrize("segment", ["bl:2", "sh:1", "pix:8", "fl:1:1", "rot:270", "g:sm"])
 def test_filters_render(segment):
     out = decode(run(encode_image(64, 48), "rs:fill:32:32", segment, fmt="png").body)
