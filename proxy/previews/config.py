@@ -102,8 +102,11 @@ def default_quality(requested: str, settings: PreviewSettings) -> str:
     """The configured qualities a render for `requested` may use, for the cache key.
 
     An explicit format uses its own; `auto` ends as JPEG, PNG or GIF (only JPEG has a
-    quality) or as one of the formats Accept allows.
+    quality) or as one of the formats Accept allows. An AVIF under 16 px is written as
+    JPEG (or PNG), so JPEG's quality counts for it too.
     """
     formats = ("jpeg", *allowed_by(requested)) if is_auto(requested) else (requested,)
+    if "avif" in formats and "jpeg" not in formats:
+        formats = (*formats, "jpeg")
     qualities = (settings.format_quality.get(f, settings.quality) for f in formats)
     return ",".join(str(q) for q in qualities)

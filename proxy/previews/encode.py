@@ -43,12 +43,39 @@ def _lossless(method: str, **fixed: object) -> Saver:
     return save
 
 
+def palette_bits(image: pyvips.Image) -> int:
+    """The bits a palette source's palette had (0: no palette), as libvips's loaders note
+    them: imgproxy's vips_get_palette_bit_depth."""
+    if image.get_typeof("palette") and image.get("palette"):
+        return int(image.get("bits-per-sample")) if image.get_typeof("bits-per-sample") else 8
+    if image.get_typeof("palette-bit-depth"):  # libvips before 8.15
+        return int(image.get("palette-bit-depth"))
+    return 0
+
+
+def _png(image: pyvips.Image, quality: int, keep: str) -> bytes:
+    """imgproxy's vips_pngsave_go: a palette source stays a palette PNG (of 1, 2, 4 or 8
+    bits), quantised again after processing."""
+    bits = palette_bits(image)
+    if not 0 < bits <= 8:
+        return cast(bytes, image.pngsave_buffer(keep=keep, compression=6))
+    bits = 8 if bits > 4 else 4 if bits > 2 else bits
+    return cast(bytes, image.pngsave_buffer(keep=keep, palette=True, bitdepth=bits))
+
+
+def _gif(image: pyvips.Image, quality: int, keep: str) -> bytes:
+    """imgproxy's vips_gifsave_go: as many bits a pixel as the source's palette had."""
+    bits = palette_bits(image)
+    return cast(bytes, image.gifsave_buffer(keep=keep, bitdepth=bits if 0 < bits <= 8 else 8))
+
+
 SAVERS: dict[str, Saver] = {
     "jpeg": _lossy("jpegsave_buffer", optimize_coding=True),
-    "png": _lossless("pngsave_buffer", compression=6),
+    "png": _png,
     "webp": _lossy("webpsave_buffer", effort=4),
-    "avif": _lossy("heifsave_buffer", compression="av1", effort=2),
-    "gif": _lossless("gifsave_buffer"),
+    # imgproxy's effort: 9 - IMGPROXY_AVIF_SPEED, whose default is 8.
+    "avif": _lossy("heifsave_buffer", compression="av1", effort=1),
+    "gif": _gif,
     "tiff": _lossless("tiffsave_buffer", compression="deflate"),
     "bmp": lambda image, quality, keep: writers.bmp(image),
     "ico": lambda image, quality, keep: writers.ico(image),

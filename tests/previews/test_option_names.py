@@ -6,6 +6,8 @@ The table must name every registered parser: an option added without a row here 
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,6 +17,7 @@ from proxy.previews.options import Crop, Extend, Gravity, Trim, Watermark
 from proxy.previews.parse import PARSERS, PRESET_NAMES, Rules, parse_options
 
 SECURITY = Rules(allow_security_options=True)
+README = Path(__file__).parents[2] / "README.md"
 
 # (names, arguments, the fields they set) - the first name is imgproxy's long one.
 OPTIONS: list[tuple[tuple[str, ...], str, dict[str, Any]]] = [
@@ -134,3 +137,15 @@ def test_preset_names():
 def test_names_are_imgproxys_exactly(name):
     with pytest.raises(BadRequest, match="unknown option"):
         parse_options([f"{name}:1"])
+
+
+def _readme_option_names() -> set[str]:
+    """The names in the first column of the README's table of preview options."""
+    text = README.read_text(encoding="utf-8")
+    table = text.split("| option (short names) |", 1)[1].split("\n\n", 1)[0]
+    rows = [line for line in table.splitlines()[2:] if line.startswith("| `")]
+    return {name for row in rows for name in re.findall(r"`([^`]+)`", row.split(" | ")[0])}
+
+
+def test_the_readme_lists_every_option_and_no_other():
+    assert _readme_option_names() == set(PARSERS) | set(PRESET_NAMES)

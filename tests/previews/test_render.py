@@ -1,11 +1,14 @@
 """The renderer on real encoded images: colour, orientation, depth, alpha, animation, encoding."""
 
+import struct
+
 import pytest
 import pyvips
 
 from proxy.blob import Blob
 from proxy.errors import Unprocessable, UnsupportedMediaType
 from proxy.limits import SourceLimits
+from proxy.previews.copyright import PS3_HEADER
 from proxy.previews.parse import Rules, parse_options
 from proxy.previews.render import Rendered, RenderSettings, render
 from proxy.sniff import sniff
@@ -63,6 +66,15 @@ def test_format_quality_and_default_quality():
     assert run(source, fmt="jpeg", limits=configured).body == fq
 
 
+def test_avif_is_written_as_imgproxy_writes_it():
+    # vips_avifsave_go: Q, AV1, effort 9 - IMGPROXY_AVIF_SPEED (8); strip resets to 72 dpi.
+    source = encode_image(64, 48, ".png")
+    expected = decode(source).copy(xres=72 / 25.4, yres=72 / 25.4)
+    body = expected.heifsave_buffer(Q=63, compression="av1", effort=1, keep="none")
+    avif = RenderSettings(SOURCE_LIMITS, quality=80, format_quality={"avif": 63})
+    assert run(source, fmt="avif", limits=avif).body == body
+
+
 def test_max_bytes_lowers_quality_until_it_fits():
     source = encode_image(400, 300)
     full = run(source, "q:90", fmt="jpeg").body
@@ -89,6 +101,48 @@ def test_keep_copyright_off_and_strip_metadata_off():
     assert not any(f.startswith("exif-ifd0-Make") or f.endswith("Copyright") for f in stripped)
     kept = decode(run(_exif_jpeg(), "sm:0", fmt="jpeg").body)
     assert "ACME" in kept.get("exif-ifd0-Make")
+
+
+def _iptc_record(tag: int, text: str) -> bytes:
+    data = text.encode()
+    return b"\x1c\x02" + bytes([tag]) + struct.pack(">H", len(data)) + data
+
+
+XMP = (
+    b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF '
+    b'xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description '
+    b'xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:xmp="http://ns.adobe.com/xap/1.0/">'
+    b"<dc:rights>(c) Jane Doe</dc:rights><xmp:CreatorTool>Secret Tool</xmp:CreatorTool>"
+    b"</rdf:Description></rdf:RDF></x:xmpmeta>"
+)
+
+
+def _iptc_xmp_jpeg() -> bytes:
+    records = (
+        _iptc_record(80, "Jane Doe") + _iptc_record(5, "Secret title") + _iptc_record(116, "(c)")
+    )
+    block = (
+        PS3_HEADER + b"8BIM\x04\x04\x00\x00" + struct.pack(">I", len(records)) + records + b"\x00"
+    )
+    image = solid(60, 30, (200, 10, 10)).copy(xres=300 / 25.4, yres=300 / 25.4)
+    image.set_type(pyvips.GValue.blob_type, "iptc-data", block)
+    image.set_type(pyvips.GValue.blob_type, "xmp-data", XMP)
+    return image.jpegsave_buffer(keep="all")
+
+
+def test_keep_copyright_keeps_only_the_copyright_iptc_and_xmp_and_resets_the_resolution():
+    # imgproxy's vips_strip: IPTC By-line, Credit and Copyright notice; XMP's dc rights,
+    # contributor, creator, publisher and the xmpRights/cc namespaces; 72 dpi.
+    out = decode(run(_iptc_xmp_jpeg(), "w:30", fmt="jpeg").body)
+    iptc = out.get("iptc-data")
+    assert b"Jane Doe" in iptc and b"(c)" in iptc and b"Secret title" not in iptc
+    xmp = out.get("xmp-data")
+    assert b"(c) Jane Doe" in xmp and b"Secret Tool" not in xmp
+    assert round(out.xres * 25.4) == 72
+    stripped = decode(run(_iptc_xmp_jpeg(), "kcr:0", fmt="jpeg").body).get_fields()
+    assert "iptc-data" not in stripped and "xmp-data" not in stripped
+    kept = decode(run(_iptc_xmp_jpeg(), "sm:0", fmt="jpeg").body)
+    assert b"Secret Tool" in kept.get("xmp-data") and round(kept.xres * 25.4) == 300
 
 
 def test_exif_orientation_is_applied_unless_disabled():
@@ -138,8 +192,33 @@ def test_icc_profile_is_converted_to_srgb_and_stripped():
     assert not out.get_typeof("icc-profile-data")
     r, g, b = out.getpoint(5, 5)
     assert abs(r - 200) < 6 and abs(g - 50) < 6 and abs(b - 30) < 6
-    kept = decode(run(data, "scp:0", fmt="png").body)
-    assert kept.get_typeof("icc-profile-data")
+    # scp:0: the original profile goes out with the original colour values (imgproxy's
+    # colorspaceToResult), through shrink-on-load and filters as well.
+    for segments in (("scp:0",), ("scp:0", "w:16", "bl:1")):
+        kept = decode(run(data, *segments, fmt="png").body)
+        assert kept.get("icc-profile-data") == decode(data).get("icc-profile-data")
+        original = decode(data).getpoint(5, 5)
+        assert all(abs(a - b) < 3 for a, b in zip(kept.getpoint(5, 5), original, strict=True))
+
+
+def _two_colours() -> pyvips.Image:
+    return solid(40, 20, (10, 20, 30)).embed(0, 0, 80, 20, extend="white")
+
+
+@pytest.mark.parametrize("segments", [(), ("w:40",), ("w:40", "bl:1"), ("t:1",)])
+def test_a_palette_png_stays_a_palette_png_of_its_depth(segments):
+    # imgproxy's vips_pngsave_go: quantised to the source palette's bits (1, 2, 4 or 8).
+    body = run(_two_colours().pngsave_buffer(palette=True, bitdepth=4), *segments, fmt="png").body
+    bit_depth, colour_type = body[24], body[25]  # IHDR
+    assert (bit_depth, colour_type) == (4, 3)
+    truecolour = run(_two_colours().pngsave_buffer(), *segments, fmt="png").body
+    assert truecolour[25] == 2
+
+
+def test_a_gif_keeps_its_palettes_bits():
+    source = _two_colours().gifsave_buffer(bitdepth=2)
+    out = decode(run(source, "w:40", fmt="gif").body)
+    assert out.get("bits-per-sample") == 2  # 4 colours, though resizing made more
 
 
 def _animation() -> bytes:
@@ -168,6 +247,30 @@ def test_trim_removes_a_plain_border():
     framed = solid(100, 80, (0, 0, 0)).embed(20, 10, 140, 100, extend="white")
     out = decode(run(framed.pngsave_buffer(), "t:10", fmt="png").body)
     assert (out.width, out.height) == (100, 80)
+
+
+def test_trim_works_on_the_stored_orientation():
+    # imgproxy trims before any rotation: equal_hor means the stored image's sides. The
+    # border is on the stored right (the shown bottom); equal_hor keeps the smaller margin,
+    # none, on both sides, so nothing is cut. Trimming after rotating would cut 20 rows.
+    stored = solid(80, 50, (0, 0, 0)).embed(0, 0, 100, 50, extend="white").copy()
+    stored.set_type(pyvips.GValue.gint_type, "orientation", 6)
+    out = decode(run(stored.jpegsave_buffer(Q=95), "t:10:fff:1", fmt="png").body)
+    assert (out.width, out.height) == (50, 100)
+    plain = decode(run(stored.jpegsave_buffer(Q=95), "t:10:fff", fmt="png").body)
+    assert (plain.width, plain.height) == (50, 80)
+
+
+def test_trim_is_not_applied_to_animations():
+    frames = [solid(40, 30, (i * 100, 0, 0)).embed(5, 5, 50, 40, extend="white") for i in range(3)]
+    image = pyvips.Image.arrayjoin(frames, across=1).copy()
+    image.set_type(pyvips.GValue.gint_type, "page-height", 40)
+    image.set_type(pyvips.GValue.array_int_type, "delay", [100, 100, 100])
+    source = image.gifsave_buffer()
+    animated = pyvips.Image.new_from_buffer(run(source, "t:10", fmt="gif").body, "", n=-1)
+    assert (animated.width, animated.get("page-height"), animated.get("n-pages")) == (50, 40, 3)
+    still = decode(run(source, "t:10", fmt="png").body)  # one frame: trimmed as imgproxy does
+    assert (still.width, still.height) == (40, 30)
 
 
 @pytest.mark.parametrize("segment", ["bl:2", "sh:1", "pix:8", "fl:1:1", "rot:270", "g:sm"])

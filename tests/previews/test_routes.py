@@ -248,3 +248,20 @@ async def test_decoded_output_is_an_image_for_every_format(fetch, photo):
         assert status == 200, ext
         assert headers["Content-Type"] == f"image/{ext}"
         assert decode(body).width == 32
+
+
+async def test_a_changed_default_quality_is_a_new_entry_for_avif_written_as_jpeg(
+    make_client, make_settings, put_file
+):
+    # Under 16 px AVIF is written as JPEG (imgproxy's rule), at JPEG's default quality: a
+    # changed PREVIEWS_QUALITY must not serve the JPEG made with the old one.
+    put_file("tiny.jpg", encode_image(12, 12))
+    url = "/previews/q/f:avif/plain/abc-public/tiny.jpg"
+    bodies = []
+    for quality in ("95", "10"):
+        fetch = fetcher(await make_client(make_settings(PREVIEWS_QUALITY=quality)))
+        status, body, headers = await fetch(url)
+        assert status == 200 and headers["Content-Type"] == "image/jpeg"
+        assert headers["X-Cache-Status"] == "MISS"
+        bodies.append(body)
+    assert len(bodies[1]) < len(bodies[0])
