@@ -88,7 +88,7 @@ async def run_worker(settings: Settings, host: str, port: int, *, reuse_port: bo
     # Stops accepting, waits up to shutdown_timeout for in-flight requests, then runs
     # on_cleanup, where unfinished cache writes are discarded.
     await runner.cleanup()
-    await flush(app, settings.shutdown_timeout)
+    await flush(runner.transports, settings.shutdown_timeout)
 
 
 class Supervisor:

@@ -44,9 +44,18 @@ def test_workers_share_one_flight_and_report_summed_metrics(data_path, tmp_path)
             time.sleep(0.1)
         results = asyncio.run(fetch_many(server.base + "/abc-public/one.bin", 50))
         assert all(status == 200 and data == body for status, data in results)
-        text = metrics(server)
-        assert metric_value(text, "proxy_storage_reads_total", provider="http") == 1
-        assert metric_value(text, "proxy_http_requests_total", route="original", status="200") == 50
+        # Each worker adds its request counts to the shared metrics in batches (web/tally.py),
+        # at most FLUSH_AFTER seconds after the request; poll until the last batch is in.
+        wait_for(
+            lambda: (
+                metric_value(
+                    metrics(server), "proxy_http_requests_total", route="original", status="200"
+                )
+                == 50
+            ),
+            "50 requests counted across the workers",
+        )
+        assert metric_value(metrics(server), "proxy_storage_reads_total", provider="http") == 1
         server.stop()
 
 

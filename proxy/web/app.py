@@ -1,47 +1,38 @@
-"""The aiohttp application for one server process, over the services it is handed."""
+"""The aiohttp application: routes, each wrapped in the one middleware, and their lifecycle."""
 
 from __future__ import annotations
 
-import weakref
-
 from aiohttp import web
 
+from proxy import metrics
 from proxy.services import Services
 from proxy.web.access_log import AccessLog
 from proxy.web.deadline import DEADLINES, Deadlines
-from proxy.web.drain import TRANSPORTS
-from proxy.web.headers import protect
+from proxy.web.delivery import Delivery
+from proxy.web.headers import Stamp
 from proxy.web.loop_lag import LoopLag
-from proxy.web.middleware import Observer, make_middleware
+from proxy.web.middleware import Middleware
 from proxy.web.routes import Routes
+from proxy.web.tally import RequestTally
 
 SERVICES = web.AppKey("services", Services)
 ACCESS_LOG = web.AppKey("access_log", AccessLog)
-# Names the node that answered, so an operator can see a cluster's routing from any client.
-SERVED_BY = "X-Served-By"
+TALLY = web.AppKey("tally", RequestTally)
 
 
 def create_app(services: Services) -> web.Application:
     settings = services.settings
     deadlines = Deadlines(settings.request_timeout)
     access_log = AccessLog()
-    observe = Observer(access_log if settings.access_log else None)
-    app = web.Application(
-        middlewares=[make_middleware(deadlines, observe)],
-        client_max_size=64 * 1024,
-    )
+    tally = RequestTally(metrics.HTTP_REQUESTS, metrics.HTTP_DURATION, metrics.HTTP_IN_FLIGHT)
+    stamp = Stamp(settings.node_name)
+    middleware = Middleware(deadlines, tally, access_log if settings.access_log else None, stamp)
+    app = web.Application(client_max_size=64 * 1024)
     app[SERVICES] = services
     app[ACCESS_LOG] = access_log
+    app[TALLY] = tally
     app[DEADLINES] = deadlines
-    app[TRANSPORTS] = weakref.WeakSet()
-    Routes(services).add_to(app.router)
-
-    async def every_answer(request: web.Request, response: web.StreamResponse) -> None:
-        # A signal rather than the middleware: it also reaches streamed, error and 304 answers.
-        response.headers[SERVED_BY] = settings.node_name
-        protect(response.headers)
-
-    app.on_response_prepare.append(every_answer)
+    Routes(services, Delivery(settings.cache_control, stamp), tally).add_to(app.router, middleware)
 
     lag = LoopLag()
 
@@ -50,6 +41,7 @@ def create_app(services: Services) -> web.Application:
         await services.start()
 
     async def cleanup(app: web.Application) -> None:
+        tally.publish()
         access_log.close()
         await lag.close()
         await deadlines.close()

@@ -13,6 +13,7 @@ pyproject.toml); tests/web/test_connections.py holds it to what it must do.
 from __future__ import annotations
 
 import asyncio
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,9 +55,16 @@ class GuardedHandler(web_protocol.RequestHandler):
 
 
 class GuardedServer(web_server.Server):
-    def __init__(self, *args: Any, guard: Guard, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        guard: Guard,
+        transports: weakref.WeakSet[asyncio.BaseTransport],
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.guard = guard
+        self.transports = transports
 
     def __call__(self) -> GuardedHandler:
         return GuardedHandler(
@@ -67,6 +75,7 @@ class GuardedServer(web_server.Server):
         self, handler: web_protocol.RequestHandler, transport: asyncio.Transport
     ) -> None:
         super().connection_made(handler, transport)
+        self.transports.add(transport)
         metrics.HTTP_CONNECTIONS.inc()
         if len(self._connections) <= self.guard.max_connections:
             return
@@ -95,6 +104,9 @@ class GuardedRunner(web.AppRunner):
     def __init__(self, app: web.Application, *, guard: Guard, **kwargs: Any) -> None:
         super().__init__(app, keepalive_timeout=guard.idle_timeout, **kwargs)
         self.guard = guard
+        # Every connection's transport, kept past the runner's cleanup: their last buffered
+        # bytes are flushed before the process exits (proxy.web.drain).
+        self.transports: weakref.WeakSet[asyncio.BaseTransport] = weakref.WeakSet()
 
     async def _make_server(self) -> web_server.Server:
         plain = await super()._make_server()  # the app's start-up runs here
@@ -104,5 +116,6 @@ class GuardedRunner(web.AppRunner):
             handler_cancellation=plain.handler_cancellation,
             loop=asyncio.get_running_loop(),
             guard=self.guard,
+            transports=self.transports,
             **plain._kwargs,
         )

@@ -8,6 +8,7 @@ or streamed from the store). Memory does not grow with object size.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -16,17 +17,18 @@ from typing import BinaryIO
 from aiohttp import web
 from aiohttp.abc import AbstractStreamWriter
 
-from proxy.cache import Body
+from proxy.cache import Body, Meta
 from proxy.errors import ProxyError
 from proxy.web.conditional import if_range_allows, is_not_modified, requested_range
 from proxy.web.deadline import lift_deadline
-from proxy.web.headers import validator_headers
+from proxy.web.headers import Stamp, validator_headers
 
 log = logging.getLogger("proxy.web")
 
 # For small bodies one read beats sendfile's transport dance.
 SMALL_BODY = 256 * 1024
 FALLBACK_CHUNK = 256 * 1024
+HEADERS_MEMO = 4096
 
 
 class FileSliceResponse(web.StreamResponse):
@@ -119,42 +121,66 @@ def _span(request: web.BaseRequest, result: Body, headers: dict[str, str]) -> tu
     return 206, start, length
 
 
-async def respond(
-    request: web.Request,
-    result: Body,
-    *,
-    cache_control: str,
-    extra_headers: Mapping[str, str] | None = None,
-) -> web.StreamResponse:
-    """The answer for a cached (or being-cached) body, honouring validators and Range."""
-    meta = result.meta
-    headers = validator_headers(meta, result.status, cache_control)
-    if extra_headers:
-        headers.update(extra_headers)
-    if is_not_modified(request, meta):
-        # The client has the body; the cache should too, so the next request is a hit.
-        result.finish_in_background()
-        return web.Response(status=304, headers=headers)
-    headers["Content-Type"] = meta.content_type
-    headers["Accept-Ranges"] = "bytes"
-    status, start, length = _span(request, result, headers)
+class Delivery:
+    """Answers for results. The headers of a body are built once per entry and status and
+    reused: a hot entry's are the same every time, and building them was most of a hit's
+    own work."""
 
-    if request.method == "HEAD" or length == 0:
-        return await _stream(request, status, headers, length, None)
-    body = result.in_memory(start, length)
-    if body is not None:
-        return web.Response(status=status, headers=headers, body=body)
-    fobj = result.sendable_file()
-    if fobj is None:
-        return await _stream(request, status, headers, length, result.chunks(start, length))
-    if length <= SMALL_BODY:
-        body = await asyncio.to_thread(os.pread, fobj.fileno(), length, start)
-        result.sent(len(body))
-        return web.Response(status=status, headers=headers, body=body)
-    # Sent here, while the caller still holds the result's file open.
-    response = FileSliceResponse(
-        fobj, start, length, status, headers, on_body=lambda: lift_deadline(request)
-    )
-    await response.prepare(request)
-    result.sent(length)
-    return response
+    def __init__(self, cache_control: str, stamp: Stamp) -> None:
+        self.cache_control = cache_control
+        self.stamp = stamp
+        self._headers = functools.lru_cache(maxsize=HEADERS_MEMO)(self._build_headers)
+
+    def _build_headers(
+        self, content_type: str, etag: str, last_modified: float, status: str, body: bool
+    ) -> dict[str, str]:
+        headers = validator_headers(etag, last_modified, status, self.cache_control)
+        if body:
+            headers["Content-Type"] = content_type
+            headers["Accept-Ranges"] = "bytes"
+        self.stamp.apply(headers)
+        return headers
+
+    def headers(self, meta: Meta, status: str, *, body: bool) -> dict[str, str]:
+        """A fresh copy: the caller adds to it."""
+        return dict(self._headers(meta.content_type, meta.etag, meta.last_modified, status, body))
+
+    async def respond(
+        self,
+        request: web.Request,
+        result: Body,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> web.StreamResponse:
+        """The answer for a cached (or being-cached) body, honouring validators and Range."""
+        meta = result.meta
+        if is_not_modified(request, meta):
+            headers = self.headers(meta, result.status, body=False)
+            if extra_headers:
+                headers.update(extra_headers)
+            # The client has the body; the cache should too, so the next request is a hit.
+            result.finish_in_background()
+            return web.Response(status=304, headers=headers)
+        headers = self.headers(meta, result.status, body=True)
+        if extra_headers:
+            headers.update(extra_headers)
+        status, start, length = _span(request, result, headers)
+
+        if request.method == "HEAD" or length == 0:
+            return await _stream(request, status, headers, length, None)
+        body = result.in_memory(start, length)
+        if body is not None:
+            return web.Response(status=status, headers=headers, body=body)
+        fobj = result.sendable_file()
+        if fobj is None:
+            return await _stream(request, status, headers, length, result.chunks(start, length))
+        if length <= SMALL_BODY:
+            body = await asyncio.to_thread(os.pread, fobj.fileno(), length, start)
+            result.sent(len(body))
+            return web.Response(status=status, headers=headers, body=body)
+        # Sent here, while the caller still holds the result's file open.
+        response = FileSliceResponse(
+            fobj, start, length, status, headers, on_body=lambda: lift_deadline(request)
+        )
+        await response.prepare(request)
+        result.sent(length)
+        return response

@@ -9,22 +9,16 @@ buffers to empty (bounded) before it exits.
 from __future__ import annotations
 
 import asyncio
-import weakref
-
-from aiohttp import web
-
-TRANSPORTS = web.AppKey("transports", weakref.WeakSet)
+from collections.abc import Iterable
 
 
-def remember(request: web.Request) -> None:
-    transport = request.transport
-    if transport is not None:
-        request.app[TRANSPORTS].add(transport)
-
-
-async def flush(app: web.Application, timeout: float) -> None:
-    transports = app[TRANSPORTS]
+async def flush(transports: Iterable[asyncio.BaseTransport], timeout: float) -> None:
+    """Wait (at most `timeout`) until no transport holds bytes it has not sent."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
-    while loop.time() < deadline and any(t.get_write_buffer_size() for t in list(transports)):
+    while loop.time() < deadline and any(_unsent(t) for t in list(transports)):
         await asyncio.sleep(0.05)
+
+
+def _unsent(transport: asyncio.BaseTransport) -> int:
+    return transport.get_write_buffer_size() if isinstance(transport, asyncio.WriteTransport) else 0

@@ -1,4 +1,4 @@
-"""Response headers built from what the features decided: validators and file names.
+"""Response headers: validators, file names, and what every answer carries.
 
 Whatever ends up in a header may come from a URL or a key, so it is made safe here: a
 header value never carries a control character, whatever the request said.
@@ -6,13 +6,10 @@ header value never carries a control character, whatever the request said.
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import MutableMapping
 from email.utils import formatdate
 from urllib.parse import quote
-
-from proxy.cache import Meta
 
 _UNSAFE_IN_QUOTED = re.compile(r'[^\x20-\x7e]|["\\]')
 # Types a browser runs (scripts, markup that can hold scripts) when it opens them itself.
@@ -29,28 +26,37 @@ def quote_etag(etag: str) -> str:
     return f'"{etag}"'
 
 
-@functools.lru_cache(maxsize=4096)
-def http_date(timestamp: float) -> str:
-    return formatdate(timestamp, usegmt=True)
-
-
-def validator_headers(meta: Meta, status: str, cache_control: str) -> dict[str, str]:
+def validator_headers(
+    etag: str, last_modified: float, status: str, cache_control: str
+) -> dict[str, str]:
     return {
-        "ETag": quote_etag(meta.etag),
-        "Last-Modified": http_date(meta.last_modified),
+        "ETag": quote_etag(etag),
+        "Last-Modified": formatdate(last_modified, usegmt=True),
         "Cache-Control": cache_control,
         "X-Cache-Status": status,
     }
 
 
-def protect(headers: MutableMapping[str, str]) -> None:
-    """What every answer carries: no sniffing a type into another; and for an uploaded file
-    a browser would run (an SVG with a script, an HTML page), a sandbox, so nothing in it
-    runs with the proxy's origin."""
-    headers["X-Content-Type-Options"] = "nosniff"
-    content_type = headers.get("Content-Type", "")
-    if content_type.partition(";")[0].strip().lower() in ACTIVE_TYPES:
-        headers["Content-Security-Policy"] = "sandbox"
+SERVED_BY = "X-Served-By"  # names the node that answered: a cluster's routing, seen from any client
+NOSNIFF = "X-Content-Type-Options"
+
+
+class Stamp:
+    """What every answer carries: the node that answered; no sniffing a type into another;
+    and for an uploaded file a browser would run (an SVG with a script, an HTML page), a
+    sandbox, so nothing in it runs with the proxy's origin."""
+
+    def __init__(self, node_name: str) -> None:
+        self.fixed = {SERVED_BY: node_name, NOSNIFF: "nosniff"}
+
+    def apply(self, headers: MutableMapping[str, str]) -> None:
+        headers.update(self.fixed)
+        if is_active(headers.get("Content-Type", "")):
+            headers["Content-Security-Policy"] = "sandbox"
+
+
+def is_active(content_type: str) -> bool:
+    return content_type.partition(";")[0].strip().lower() in ACTIVE_TYPES
 
 
 def content_disposition(name: str, *, attachment: bool) -> str:

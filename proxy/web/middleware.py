@@ -1,36 +1,33 @@
-"""The one middleware: the request time limit, errors to short answers, metrics, access log."""
+"""The one middleware: the request time limit, errors to short answers, what every answer
+carries, metrics, the access log.
+
+It wraps each route's handler where the route is added, rather than running as an aiohttp
+middleware: aiohttp's chain adds a layer of its own to every request, and here the route
+name is known once instead of worked out per request. The router has a catch-all route for
+every method, so no request reaches aiohttp's own 404 or 405 answers.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import time
-from typing import Any
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
-from aiohttp.typedefs import Handler, Middleware
 
-from proxy import metrics
 from proxy.web.access_log import AccessLog
 from proxy.web.answers import Answer, answer_for
 from proxy.web.deadline import Deadlines
-from proxy.web.drain import remember
+from proxy.web.headers import NOSNIFF, Stamp
+from proxy.web.tally import RequestTally
 
 log = logging.getLogger("proxy.web")
 
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 TIMED_OUT = Answer(504, "timed out", log_level=logging.WARNING)
-
-
-def route_name(request: web.BaseRequest) -> str:
-    path = request.path
-    if path.startswith("/previews/"):
-        return "preview"
-    if path.startswith("/image-converter/"):
-        return "image_converter"
-    if path in ("/health", "/metrics"):
-        return path[1:]
-    return "original"
+GONE = 499  # nginx's status for a client that went away before its answer
 
 
 def loggable_path(request: web.BaseRequest) -> str:
@@ -44,91 +41,69 @@ def loggable_path(request: web.BaseRequest) -> str:
     return f"{raw}?{query}" if query else raw
 
 
-class Observer:
-    """Per request: the request metrics, through children bound once per label set (a
-    `labels()` lookup per request cost more than the increment), and the access log line."""
-
-    def __init__(self, access_log: AccessLog | None) -> None:
-        self.access_log = access_log
-        self._counts: dict[tuple[str, int], Any] = {}
-        self._durations: dict[str, Any] = {}
-
-    def __call__(
-        self, request: web.BaseRequest, response: web.StreamResponse | None, elapsed: float
+class Middleware:
+    def __init__(
+        self, deadlines: Deadlines, tally: RequestTally, access_log: AccessLog | None, stamp: Stamp
     ) -> None:
-        route = route_name(request)
-        status = response.status if response is not None else 499
-        count = self._counts.get((route, status))
-        if count is None:
-            count = self._counts[(route, status)] = metrics.HTTP_REQUESTS.labels(route, str(status))
-        count.inc()
-        duration = self._durations.get(route)
-        if duration is None:
-            duration = self._durations[route] = metrics.HTTP_DURATION.labels(route)
-        duration.observe(elapsed)
-        if self.access_log is not None:
-            sent, cache = 0, "-"
-            if response is not None:
-                cache = response.headers.get("X-Cache-Status", "-")
-                if status != 304 and request.method != "HEAD":
-                    sent = response.content_length or 0
-            self.access_log.record(
-                request.method, loggable_path(request), status, sent, elapsed, cache, request.remote
-            )
+        self.deadlines = deadlines
+        self.tally = tally
+        self.access_log = access_log
+        self.stamp = stamp
+
+    def wrap(self, route: str, handler: Handler) -> Handler:
+        deadlines, tally, stamp = self.deadlines, self.tally, self.stamp
+
+        async def handle(request: web.Request) -> web.StreamResponse:
+            started = time.perf_counter()
+            task = asyncio.current_task()
+            assert task is not None
+            tally.begin()
+            deadlines.track(task)
+            response: web.StreamResponse | None = None
+            try:
+                try:
+                    response = await handler(request)
+                except asyncio.CancelledError:
+                    if not deadlines.expired(task):
+                        raise  # the client went away, or the server is stopping
+                    task.uncancel()
+                    response = _short_answer(request, TIMED_OUT, None)
+                except ConnectionResetError:
+                    raise
+                except Exception as exc:
+                    response = _short_answer(request, answer_for(exc), exc)
+                if not response.prepared and NOSNIFF not in response.headers:
+                    stamp.apply(response.headers)  # answers not made by delivery
+                return response
+            finally:
+                deadlines.release(task)
+                elapsed = time.perf_counter() - started
+                status = response.status if response is not None else GONE
+                tally.end(route, status, elapsed)
+                if self.access_log is not None:
+                    self._log_access(request, response, status, elapsed)
+
+        return handle
+
+    def _log_access(
+        self,
+        request: web.BaseRequest,
+        response: web.StreamResponse | None,
+        status: int,
+        elapsed: float,
+    ) -> None:
+        assert self.access_log is not None
+        sent, cache = 0, "-"
+        if response is not None:
+            cache = response.headers.get("X-Cache-Status", "-")
+            if status != 304 and request.method != "HEAD":
+                sent = response.content_length or 0
+        self.access_log.record(
+            request.method, loggable_path(request), status, sent, elapsed, cache, request.remote
+        )
 
 
-def make_middleware(deadlines: Deadlines, observe: Observer) -> Middleware:
-    @web.middleware
-    async def handle(request: web.Request, handler: Handler) -> web.StreamResponse:
-        started = time.perf_counter()
-        metrics.HTTP_IN_FLIGHT.inc()
-        remember(request)
-        response: web.StreamResponse | None = None
-        try:
-            response = await _answer(request, handler, deadlines)
-            return response
-        finally:
-            metrics.HTTP_IN_FLIGHT.dec()
-            observe(request, response, time.perf_counter() - started)
-
-    return handle
-
-
-async def _answer(
-    request: web.Request, handler: Handler, deadlines: Deadlines
-) -> web.StreamResponse:
-    """The handler's response, or the short answer for whatever it raised."""
-    try:
-        return await _within_deadline(request, handler, deadlines)
-    except asyncio.CancelledError:
-        task = asyncio.current_task()
-        if task is None or not deadlines.expired(task):
-            raise  # the client went away, or the server is stopping
-        task.uncancel()
-        answer = TIMED_OUT
-    except ConnectionResetError:
-        raise
-    except Exception as exc:
-        answer = answer_for(exc)
-        _log_error(request, answer, exc)
-        return answer.response()
-    _log_error(request, answer, None)
-    return answer.response()
-
-
-async def _within_deadline(
-    request: web.Request, handler: Handler, deadlines: Deadlines
-) -> web.StreamResponse:
-    task = asyncio.current_task()
-    assert task is not None
-    deadlines.track(task)
-    try:
-        return await handler(request)
-    finally:
-        deadlines.release(task)
-
-
-def _log_error(request: web.BaseRequest, answer: Answer, exc: Exception | None) -> None:
+def _short_answer(request: web.BaseRequest, answer: Answer, exc: Exception | None) -> web.Response:
     path = loggable_path(request)
     if answer.traceback:
         log.error("unhandled error on %s", path, exc_info=exc)
@@ -136,3 +111,4 @@ def _log_error(request: web.BaseRequest, answer: Answer, exc: Exception | None) 
         log.log(answer.log_level, "%d %s: %s", answer.status, path, answer.reason)
     else:
         log.log(answer.log_level, "%d %s: %s (%s)", answer.status, path, answer.reason, exc)
+    return answer.response()

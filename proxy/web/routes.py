@@ -22,8 +22,10 @@ from proxy.metrics_export import render_metrics
 from proxy.previews.feature import Preview
 from proxy.services import Services
 from proxy.web.conditional import byte_range_request
-from proxy.web.delivery import respond
+from proxy.web.delivery import Delivery
 from proxy.web.headers import content_disposition
+from proxy.web.middleware import Middleware
+from proxy.web.tally import RequestTally
 
 PREVIEWS = "/previews/"
 CONVERTER = "/image-converter/"
@@ -56,26 +58,28 @@ def preview_filename(preview: Preview, meta: Meta) -> str | None:
 
 
 class Routes:
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, delivery: Delivery, tally: RequestTally) -> None:
         self.services = services
-        self.cache_control = services.settings.cache_control
+        self.delivery = delivery
+        self.tally = tally
 
-    def add_to(self, router: web.UrlDispatcher) -> None:
-        router.add_get("/health", self.health, allow_head=True)
-        router.add_get("/metrics", self.metrics, allow_head=False)
-        router.add_get(CONVERTER + "{tail:.*}", self.convert)
-        router.add_get(PREVIEWS + "{tail:.*}", self.preview)
-        router.add_route("GET", "/{tail:.*}", self.original)
-        router.add_route("HEAD", "/{tail:.*}", self.original)
-        router.add_route("*", "/{tail:.*}", self.not_allowed)
+    def add_to(self, router: web.UrlDispatcher, middleware: Middleware) -> None:
+        wrap = middleware.wrap
+        router.add_get("/health", wrap("health", self.health), allow_head=True)
+        router.add_get("/metrics", wrap("metrics", self.metrics), allow_head=False)
+        router.add_get(CONVERTER + "{tail:.*}", wrap("image_converter", self.convert))
+        router.add_get(PREVIEWS + "{tail:.*}", wrap("preview", self.preview))
+        original = wrap("original", self.original)
+        router.add_route("GET", "/{tail:.*}", original)
+        router.add_route("HEAD", "/{tail:.*}", original)
+        # Every other method, on any path: so that no request misses the middleware.
+        router.add_route("*", "/{tail:.*}", wrap("original", self.not_allowed))
 
     async def _send(
         self, request: web.Request, result: Body, headers: Mapping[str, str] | None = None
     ) -> web.StreamResponse:
         async with result:
-            return await respond(
-                request, result, cache_control=self.cache_control, extra_headers=headers
-            )
+            return await self.delivery.respond(request, result, headers)
 
     async def original(self, request: web.Request) -> web.StreamResponse:
         originals = self.services.originals
@@ -119,6 +123,7 @@ class Routes:
         return web.json_response(report.as_json(), status=200 if report.healthy else 503)
 
     async def metrics(self, request: web.Request) -> web.Response:
+        self.tally.publish()
         for cache in self.services.caches:
             cache.publish_size()
         body = await asyncio.to_thread(render_metrics)

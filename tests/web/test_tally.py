@@ -1,0 +1,63 @@
+"""Request metrics added in batches come out exactly as one observation at a time would."""
+
+from __future__ import annotations
+
+import asyncio
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+from proxy.web import tally as tally_module
+from proxy.web.tally import Batch, RequestTally
+
+BUCKETS = (0.001, 0.01, 0.1, 1.0)
+# Values on, between, below and past the bounds: where an off-by-one in the bucket search shows.
+VALUES = [0.0, 0.0005, 0.001, 0.0011, 0.01, 0.05, 0.1, 0.99, 1.0, 1.5, 30.0]
+
+
+def exposition(registry: CollectorRegistry) -> str:
+    return generate_latest(registry).decode()
+
+
+def test_a_batch_counts_every_value_in_the_bucket_observe_would():
+    one, batched = CollectorRegistry(), CollectorRegistry()
+    direct = Histogram("d", "d", ["route"], buckets=BUCKETS, registry=one)
+    via_batch = Histogram("d", "d", ["route"], buckets=BUCKETS, registry=batched)
+    batch = Batch(via_batch.labels("preview"))
+    for value in VALUES:
+        direct.labels("preview").observe(value)
+        batch.add(value)
+    assert exposition(batched) != exposition(one)  # nothing is published before publish()
+    batch.publish()
+    assert exposition(batched) == exposition(one)
+    batch.publish()  # publishing again adds nothing
+    assert exposition(batched) == exposition(one)
+
+
+def metrics(registry: CollectorRegistry) -> tuple[Counter, Histogram, Gauge]:
+    return (
+        Counter("r", "r", ["route", "status"], registry=registry),
+        Histogram("t", "t", ["route"], buckets=BUCKETS, registry=registry),
+        Gauge("f", "f", registry=registry),
+    )
+
+
+async def test_requests_are_published_soon_after_they_end(monkeypatch):
+    monkeypatch.setattr(tally_module, "FLUSH_AFTER", 0.0)
+    registry = CollectorRegistry()
+    requests, durations, in_flight = metrics(registry)
+    tally = RequestTally(requests, durations, in_flight)
+    tally.begin()
+    tally.begin()
+    tally.end("preview", 200, 0.002)
+    published = asyncio.Event()
+    # Due after the tally's timer (due now), so the loop runs that one first.
+    asyncio.get_running_loop().call_later(0.01, published.set)
+    await published.wait()
+    assert registry.get_sample_value("r_total", {"route": "preview", "status": "200"}) == 1
+    assert registry.get_sample_value("f") == 1  # one is still being answered
+    tally.end("original", 404, 0.5)
+    tally.publish()
+    assert registry.get_sample_value("r_total", {"route": "original", "status": "404"}) == 1
+    assert registry.get_sample_value("t_count", {"route": "preview"}) == 1
+    assert registry.get_sample_value("t_bucket", {"route": "original", "le": "1.0"}) == 1
+    assert registry.get_sample_value("f") == 0
