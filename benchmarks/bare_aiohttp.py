@@ -1,14 +1,16 @@
 """The framework's ceiling: bare aiohttp answering one body from memory, nothing else.
 
-`python -m benchmarks.bare_aiohttp PORT FILE [PROCESSES] [--uvloop]` serves FILE's bytes at
-every path with the headers a proxy cache hit carries, from PROCESSES processes sharing the
-port (SO_REUSEPORT), as the proxy's workers do. No middleware, no metrics, no access log:
+`python -m benchmarks.bare_aiohttp PORT FILE [PROCESSES] [--uvloop] [--headers JSON]` serves
+FILE's bytes at every path with the headers a proxy cache hit carries (or those in the JSON
+file: the benchmark copies them from the proxy's own answer), from PROCESSES processes
+sharing the port (SO_REUSEPORT), as the proxy's workers do. No middleware, no metrics, no access log:
 what is left of a hit's cost when everything of ours is gone.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import socket
 import sys
@@ -18,8 +20,8 @@ from pathlib import Path
 from aiohttp import web
 
 
-def app(body: bytes) -> web.Application:
-    headers = {
+def app(body: bytes, headers: dict[str, str] | None = None) -> web.Application:
+    headers = headers or {
         "Content-Type": "image/jpeg",
         "ETag": '"0123456789abcdef0123456789abcdef"',
         "Last-Modified": formatdate(1_700_000_000, usegmt=True),
@@ -36,8 +38,8 @@ def app(body: bytes) -> web.Application:
     return application
 
 
-async def serve(port: int, body: bytes) -> None:
-    runner = web.AppRunner(app(body), access_log=None, handle_signals=True)
+async def serve(port: int, body: bytes, headers: dict[str, str] | None) -> None:
+    runner = web.AppRunner(app(body, headers), access_log=None, handle_signals=True)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", port, reuse_port=True, backlog=1024)
     await site.start()
@@ -51,13 +53,16 @@ def main(argv: list[str]) -> None:
         import uvloop
 
         uvloop.install()
+    headers = None
+    if "--headers" in argv:
+        headers = json.loads(Path(argv[argv.index("--headers") + 1]).read_text())
     with socket.socket() as probe:  # fail early when the port is taken
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         probe.bind(("127.0.0.1", port))
     for _ in range(processes - 1):
         if os.fork() == 0:
             break
-    asyncio.run(serve(port, body))
+    asyncio.run(serve(port, body, headers))
 
 
 if __name__ == "__main__":

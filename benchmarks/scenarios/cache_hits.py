@@ -1,24 +1,48 @@
-"""Scenario 1: cache hits. A 300px preview from the preview cache vs nginx static (the ceiling),
-nginx proxy_cache hits in front of the proxy, and thumbor result-storage hits."""
+"""Scenario 1: cache hits. A 300px preview from the preview cache, with the access log on and
+off, vs nginx static (the ceiling), bare aiohttp answering the same bytes and headers from
+memory (the framework's ceiling), nginx proxy_cache hits in front of the proxy, and thumbor
+result-storage hits. Besides requests/s, the CPU the server's processes spent per request:
+what a deployment pays for a hit."""
 
 from __future__ import annotations
 
+import json
 import shutil
 
 from benchmarks import images, report
 from benchmarks.harness import (
     HOST,
+    VENV_PY,
     WORK,
     Context,
     Section,
+    Server,
+    free_port,
     http_get,
     log,
+    proxy_metrics,
+    settle,
     start_nginx,
+    start_process,
     start_proxy,
     start_thumbor,
     thumbor_installed,
     wrk,
 )
+
+# The headers of the proxy's hit that the bare server repeats (aiohttp adds Date, Server and
+# Content-Length itself).
+COPIED = (
+    "Content-Type",
+    "ETag",
+    "Last-Modified",
+    "Cache-Control",
+    "X-Cache-Status",
+    "Accept-Ranges",
+    "X-Content-Type-Options",
+    "X-Served-By",
+)
+LAG = "proxy_event_loop_lag_seconds"
 
 CONNECTIONS = (1, 16, 128)
 SOURCE = images.JPEG_12MP
@@ -29,8 +53,15 @@ def run(ctx: Context) -> Section:
         "cache_hits",
         "1. Cache hits: a 300px preview served from a cache",
         "Each server answers the same URL over and over with wrk (`--latency`, keep-alive, "
-        "1 thread for 1 connection, 2 threads otherwise). nginx serving the same bytes as a "
-        "static file is the ceiling; ratios are to it at the same number of connections.",
+        "1 thread for 1 connection, 2 threads otherwise), every server in turn at each number "
+        "of connections. nginx serving the same bytes as a static file is the ceiling; "
+        "ratios of requests/s are to it at the same number of connections. *CPU us/req* is "
+        "the user + system CPU of the server's processes during the run divided by the "
+        "requests answered; *vs bare* divides it by bare aiohttp's at the same number of "
+        "connections (bare aiohttp: the same bytes and headers from memory, one route, no "
+        "middleware, metrics or log, as many processes as the proxy has workers). The proxy "
+        "runs as shipped (`ACCESS_LOG=on`, JSON lines to its log file) and with "
+        "`ACCESS_LOG=off`.",
     )
     if ctx.previews_ok:
         path = f"/previews/q/ext:jpeg/resize:fill:300:0:0/q:70/plain/{SOURCE.source}"
@@ -47,10 +78,14 @@ def run(ctx: Context) -> Section:
         )
     duration = ctx.seconds(3, 10)
     results: dict[str, dict[int, object]] = {}
+    lag_p99: dict[str, str] = {}
 
-    proxy = start_proxy("proxy-hits", images.DATA, ctx.env, fresh_caches=False, workers=ctx.workers)
-    with ctx.server(proxy):
-        url = proxy.url + path
+    logged = start_proxy(
+        "proxy-hits-log", images.DATA, {**ctx.env, "ACCESS_LOG": "on"}, False, ctx.workers
+    )
+    quiet = start_proxy("proxy-hits-nolog", images.DATA, ctx.env, False, ctx.workers)
+    with ctx.server(logged), ctx.server(quiet):
+        url = quiet.url + path
         status, body, headers = http_get(url)
         if status != 200:
             sec.skipped = f"the proxy answered {status} for {path}"
@@ -64,12 +99,18 @@ def run(ctx: Context) -> Section:
         shutil.rmtree(static_dir, ignore_errors=True)
         static_dir.mkdir(parents=True)
         (static_dir / "preview.jpg").write_bytes(body)
-
-        static_port, cache_port = _ports()
-        cache_dir = WORK / "nginx" / "hits-cache"
-        servers = f"""
+        (static_dir / "headers.json").write_text(
+            json.dumps({k: headers[k] for k in COPIED if k in headers})
+        )
+        for _ in range(2):
+            http_get(logged.url + path)
+        bare = _start_bare(static_dir, ctx.workers)
+        with ctx.server(bare):
+            static_port, cache_port = _ports()
+            cache_dir = WORK / "nginx" / "hits-cache"
+            servers = f"""
     proxy_cache_path {cache_dir} levels=1:2 keys_zone=hits:10m max_size=1g inactive=1h;
-    upstream proxy {{ server {HOST}:{proxy.port}; keepalive 64; }}
+    upstream proxy {{ server {HOST}:{quiet.port}; keepalive 64; }}
     server {{
         listen {HOST}:{static_port};
         root {static_dir};
@@ -88,26 +129,32 @@ def run(ctx: Context) -> Section:
             add_header X-Nginx-Cache $upstream_cache_status;
         }}
     }}
-"""
-        shutil.rmtree(cache_dir, ignore_errors=True)
-        nginx = start_nginx("nginx-hits", servers)
-        with ctx.server(nginx):
-            targets = {
-                "nginx static": f"http://{HOST}:{static_port}/preview.jpg",
-                proxy_label: url,
-                "nginx proxy_cache": f"http://{HOST}:{cache_port}{path}",
-            }
-            for _ in range(2):
-                _, _, h = http_get(targets["nginx proxy_cache"])
-            sec.notes.append(
-                f"nginx proxy_cache in front of the proxy: `X-Nginx-Cache: "
-                f"{h.get('X-Nginx-Cache', '-')}` after warming."
-            )
-            # interleaved (each connection count, every server in turn) so background load
-            # drifts hurt every server alike
-            for c in CONNECTIONS:
-                for name, target in targets.items():
-                    results.setdefault(name, {})[c] = _measure(name, target, c, duration)
+    """
+            shutil.rmtree(cache_dir, ignore_errors=True)
+            nginx = start_nginx("nginx-hits", servers)
+            with ctx.server(nginx):
+                targets: dict[str, tuple[str, Server]] = {
+                    "nginx static": (f"http://{HOST}:{static_port}/preview.jpg", nginx),
+                    "bare aiohttp": (f"{bare.url}{path}", bare),
+                    f"{proxy_label}, log on": (logged.url + path, logged),
+                    f"{proxy_label}, log off": (quiet.url + path, quiet),
+                    "nginx proxy_cache": (f"http://{HOST}:{cache_port}{path}", nginx),
+                }
+                for _ in range(2):
+                    _, _, h = http_get(targets["nginx proxy_cache"][0])
+                sec.notes.append(
+                    f"nginx proxy_cache in front of the proxy (log off): `X-Nginx-Cache: "
+                    f"{h.get('X-Nginx-Cache', '-')}` after warming; its CPU column counts nginx "
+                    "only (its hits never reach the proxy)."
+                )
+                for c in CONNECTIONS:
+                    for name, (target, server) in targets.items():
+                        before = proxy_metrics(server.url) if server in (logged, quiet) else ""
+                        results.setdefault(name, {})[c] = _measure(
+                            name, target, c, duration, server
+                        )
+                        if before and c == max(CONNECTIONS):
+                            lag_p99[name] = _lag_p99(before, proxy_metrics(server.url))
 
     if thumbor_installed():
         try:
@@ -122,26 +169,33 @@ def run(ctx: Context) -> Section:
                 for _ in range(ctx.cores + 2):  # every process renders once, then hits
                     status, body, _ = http_get(t_url)
                 if status == 200:
+                    settle(thumbor)
                     sec.notes.append(
                         f"thumbor ({ctx.cores} processes, file result storage) answers "
                         f"{len(body):,} bytes for `/unsafe/300x0/filters:quality(70)/...`."
                     )
                     results["thumbor (result storage)"] = {
-                        c: _measure("thumbor", t_url, c, duration) for c in CONNECTIONS
+                        c: _measure("thumbor", t_url, c, duration, thumbor) for c in CONNECTIONS
                     }
                 else:
                     sec.notes.append(f"thumbor answered {status}: {body[:200]!r}")
     else:
         sec.notes.append("thumbor is not installed: no thumbor row.")
 
+    for name, p99 in lag_p99.items():
+        sec.notes.append(
+            f"Event-loop lag p99 of {name} at {max(CONNECTIONS)} connections "
+            f"(`{LAG}` over that run): {p99}."
+        )
     base = results.get("nginx static", {})
+    floor = results.get("bare aiohttp", {})
     rows = []
     for name, per_conn in results.items():
         for c in CONNECTIONS:
             r = per_conn.get(c)
             if r is None:
                 continue
-            ref = base.get(c)
+            ref, bare_r = base.get(c), floor.get(c)
             rows.append(
                 [
                     name,
@@ -150,6 +204,8 @@ def run(ctx: Context) -> Section:
                     report.fmt(r.p50_ms, 2),
                     report.fmt(r.p99_ms, 2),
                     report.ratio(r.rps, ref.rps) if ref else "-",
+                    report.fmt(r.cpu_us, 1),
+                    report.ratio(r.cpu_us, bare_r.cpu_us) if bare_r else "-",
                     str(r.non_2xx + r.errors),
                 ]
             )
@@ -163,48 +219,77 @@ def run(ctx: Context) -> Section:
                 "p50 ms",
                 "p99 ms",
                 "vs nginx static",
+                "CPU us/req",
+                "CPU vs bare",
                 "errors",
             ],
             rows,
         )
     )
     groups = [f"{c} conn" for c in CONNECTIONS]
-    sec.plots.append(
-        report.grouped_bars(
-            "cache_hits_rps.png",
-            "Cache hits: requests/s (higher is better)",
-            groups,
-            {
-                n: [getattr(pc.get(c), "rps", float("nan")) for c in CONNECTIONS]
-                for n, pc in results.items()
-            },
-            "requests/s",
-            log=True,
+    for metric, title, unit in (
+        ("rps", "Cache hits: requests/s (higher is better)", "requests/s"),
+        ("p99_ms", "Cache hits: p99 latency (lower is better)", "p99 ms"),
+        ("cpu_us", "Cache hits: CPU per request (lower is better)", "CPU us per request"),
+    ):
+        sec.plots.append(
+            report.grouped_bars(
+                f"cache_hits_{metric.split('_')[0]}.png",
+                title,
+                groups,
+                {
+                    n: [getattr(pc.get(c), metric, float("nan")) for c in CONNECTIONS]
+                    for n, pc in results.items()
+                },
+                unit,
+                log=metric != "cpu_us",
+            )
         )
-    )
-    sec.plots.append(
-        report.grouped_bars(
-            "cache_hits_p99.png",
-            "Cache hits: p99 latency (lower is better)",
-            groups,
-            {
-                n: [getattr(pc.get(c), "p99_ms", float("nan")) for c in CONNECTIONS]
-                for n, pc in results.items()
-            },
-            "p99 ms",
-            log=True,
-        )
-    )
     sec.data = {
-        n: {c: {"rps": r.rps, "p50_ms": r.p50_ms, "p99_ms": r.p99_ms} for c, r in pc.items()}
+        n: {
+            c: {"rps": r.rps, "p50_ms": r.p50_ms, "p99_ms": r.p99_ms, "cpu_us": r.cpu_us}
+            for c, r in pc.items()
+        }
         for n, pc in results.items()
     }
+    sec.data["event_loop_lag_p99"] = lag_p99
     return sec
 
 
-def _ports() -> tuple[int, int]:
-    from benchmarks.harness import free_port
+def _start_bare(static_dir, processes: int) -> Server:
+    port = free_port()
+    argv = [str(VENV_PY), "-m", "benchmarks.bare_aiohttp", str(port)]
+    argv += [str(static_dir / "preview.jpg"), str(processes)]
+    argv += ["--headers", str(static_dir / "headers.json")]
+    server = start_process("bare-aiohttp", argv, port, WORK / "logs", wait=30)
+    settle(server)
+    return server
 
+
+def _lag_p99(before: str, after: str) -> str:
+    """The bucket holding the 99th percentile of the lag samples taken between two scrapes."""
+
+    def buckets(text: str) -> dict[float, float]:
+        out: dict[float, float] = {}
+        for line in text.splitlines():
+            if line.startswith(LAG + "_bucket{"):
+                le = line.split('le="', 1)[1].split('"', 1)[0]
+                bound = float("inf") if le == "+Inf" else float(le)
+                out[bound] = out.get(bound, 0.0) + float(line.rsplit(None, 1)[1])
+        return out
+
+    b, a = buckets(before), buckets(after)
+    counts = sorted((bound, a[bound] - b.get(bound, 0.0)) for bound in a)
+    if not counts or counts[-1][1] <= 0:
+        return "no samples"
+    total = counts[-1][1]
+    for bound, cumulative in counts:
+        if cumulative >= 0.99 * total:
+            return f"under {bound * 1000:g} ms ({int(total)} samples)"
+    return "?"
+
+
+def _ports() -> tuple[int, int]:
     a = free_port()
     b = free_port()
     while b == a:
@@ -212,7 +297,10 @@ def _ports() -> tuple[int, int]:
     return a, b
 
 
-def _measure(name: str, url: str, c: int, duration: float):  # -> WrkResult
-    r = wrk(url, c, duration, threads=1 if c == 1 else 2)
-    log(f"  {name:28s} c={c:<4d} {r.rps:10.0f} req/s  p50 {r.p50_ms:.2f} ms  p99 {r.p99_ms:.2f} ms")
+def _measure(name: str, url: str, c: int, duration: float, server: Server):  # -> WrkResult
+    r = wrk(url, c, duration, threads=1 if c == 1 else 2, server=server)
+    log(
+        f"  {name:34s} c={c:<4d} {r.rps:10.0f} req/s  p50 {r.p50_ms:.2f} ms  "
+        f"p99 {r.p99_ms:.2f} ms  cpu {r.cpu_us:.1f} us/req"
+    )
     return r
