@@ -69,11 +69,14 @@ def start_notes(settings: Settings) -> list[str]:
 
 
 def _not_writable(path: Path) -> str:
-    """ "" when `path` is writable or could be created; else the folder that stops it."""
+    """ "" when `path` is writable or could be created; else the path that stops it (a
+    folder that is not writable, or a file where a folder must be)."""
     probe = os.fspath(path)
     while not os.path.exists(probe):
         parent = os.path.dirname(probe)
         if parent == probe:
             break
         probe = parent
+    if not os.path.isdir(probe):
+        return probe
     return "" if os.access(probe, os.W_OK) else probe
