@@ -124,3 +124,19 @@ def test_four_workers_start_together_on_a_damaged_cache_and_serve(data_path, tmp
     assert output.count("was damaged") == 3  # once per cache, by whichever worker was first
     moved = list((data_path / "proxy_cache" / "storage").glob("index.sqlite.damaged-*"))
     assert len(moved) == 1
+
+
+def test_the_supervisor_gives_up_when_new_workers_keep_dying_at_start(data_path, tmp_path):
+    # Workers read the env file when they start: an operator's edit that breaks it makes every
+    # replacement die at once. Restarting them for ever would hide that; the supervisor stops.
+    env_file = tmp_path / "proxy.env"
+    env_file.write_text(f"DATA_PATH={data_path}\n")
+    args = ("--workers", "2", "--env-file", str(env_file))
+    with ServerProcess({}, tmp_path, args=args) as server:
+        wait_for(lambda: server.listeners() == 2, "both workers to listen")
+        env_file.write_text(f"DATA_PATH={data_path}\nCACHE_STORAGE_SIZE=a lot\n")
+        os.kill(min(worker_pids(server)), signal.SIGKILL)
+        assert server.proc.wait(timeout=60) == 1
+        output = server.stop()
+    assert "workers keep dying at start" in output
+    assert "CACHE_STORAGE_SIZE" in output
