@@ -34,7 +34,10 @@ async def fetch_many(url: str, count: int) -> list[tuple[int, bytes]]:
     return await asyncio.gather(*(one() for _ in range(count)))
 
 
-def test_workers_share_one_flight_and_report_summed_metrics(data_path, tmp_path):
+def test_workers_share_one_cache_and_report_summed_metrics(data_path, tmp_path):
+    # Whether a second worker joins the first one's fill in flight or finds the entry made
+    # depends on timing here; tests/cache/test_shared.py holds the fill-sharing mechanism
+    # itself, deterministically. This one holds the whole: one store read, counts summed.
     body = os.urandom(2 << 20)
     (data_path / "storage" / "abc-public" / "one.bin").write_bytes(body)
     env = {"DATA_PATH": str(data_path)}
