@@ -40,8 +40,13 @@ class Deadlines:
 
     async def _watch(self) -> None:
         loop = asyncio.get_running_loop()
-        while self._due:
+        # It sleeps before it looks, and ends only after a whole interval with nothing in
+        # flight: a hit often ends before the watcher's first turn, and a watcher that ended
+        # then would be a new task for every request.
+        while True:
             await asyncio.sleep(self.interval)
+            if not self._due:
+                return
             now = loop.time()
             for task, due in list(self._due.items()):
                 if due <= now:

@@ -10,6 +10,7 @@ every method, so no request reaches aiohttp's own 404 or 405 answers.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -32,12 +33,16 @@ GONE = 499  # nginx's status for a client that went away before its answer
 
 def loggable_path(request: web.BaseRequest) -> str:
     """The path without the preview signature, which is a credential of sorts."""
-    raw = request.rel_url.raw_path
+    url = request.rel_url
+    return _unsigned(url.raw_path, url.raw_query_string)
+
+
+@functools.lru_cache(maxsize=1024)  # URLs are up to 8 KiB: bounded memory
+def _unsigned(raw: str, query: str) -> str:
     if raw.startswith("/previews/"):
         head, _, rest = raw[len("/previews/") :].partition("/")
         if rest and ":" not in head and "," not in head:
             raw = "/previews/-/" + rest
-    query = request.rel_url.raw_query_string
     return f"{raw}?{query}" if query else raw
 
 
