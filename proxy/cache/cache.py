@@ -371,8 +371,9 @@ class Cache:
         for _ in range(MAX_TAKEOVERS):
             staged = self.bodies.staging_path()
             claim = await self.guarded_in_thread(
-                self.index.claim_fill, key, staged.name, owner.me(), owner.alive
-            )
+                self.index.claim_fill, key, staged.name, owner.me(), owner.alive,
+                self.clock() - self.expires,
+            )  # fmt: skip
             if claim is False:
                 await self._commit_found(flight)
                 return

@@ -337,16 +337,25 @@ class Index:
     # -- fills in flight ------------------------------------------------------------------
 
     def claim_fill(
-        self, key: str, staging: str, owner: str, alive: Callable[[str], bool]
+        self,
+        key: str,
+        staging: str,
+        owner: str,
+        alive: Callable[[str], bool],
+        fresh_after: float | None = None,
     ) -> FillRow | bool:
         """Register `owner` as the filler of `key`.
 
         True: it now is. False: the entry is there already (made since the caller looked).
         A FillRow: the fill of the live process that fills it now. A fill whose owner died
-        is taken over.
+        is taken over. An entry last read before `fresh_after` (idle-expired, kept only to
+        be served stale) does not count: it is refilled, and replaced when the fill commits.
         """
         with self._write() as db:
-            if db.execute("SELECT 1 FROM entries WHERE key = ? AND ready = 1", (key,)).fetchone():
+            if db.execute(
+                "SELECT 1 FROM entries WHERE key = ? AND ready = 1 AND accessed >= ?",
+                (key, float("-inf") if fresh_after is None else fresh_after),
+            ).fetchone():
                 return False
             found = db.execute(
                 "SELECT key, staging, owner, meta, readers FROM fills WHERE key = ?", (key,)

@@ -88,12 +88,18 @@ async def _stream(
 ) -> web.StreamResponse:
     response = web.StreamResponse(status=status, headers=headers)
     response.content_length = length
-    await response.prepare(request)
     if chunks is None:
+        await response.prepare(request)
         return response
     lift_deadline(request)
+    # The first bytes before the headers: a source that fails before it has any (a full
+    # cache disk, a store gone) is still an answer of its own (503, 502), not a cut body.
+    iterator = aiter(chunks)
+    first = await anext(iterator, b"")
+    await response.prepare(request)
     try:
-        async for chunk in chunks:
+        await response.write(first)
+        async for chunk in iterator:
             await response.write(chunk)
     except (ProxyError, OSError) as exc:
         # The headers (with Content-Length) are out: the only honest signal left is to cut

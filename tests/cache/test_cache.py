@@ -1,13 +1,17 @@
 """The cache facade: fills, single flight, bounds, expiry, and never serving a broken body."""
 
 import asyncio
+import errno
 import os
 import sqlite3
 
 import pytest
 
+import proxy.cache.cache as cache_module
 from proxy.cache import Cache, Fill, Passthrough, Tail
+from proxy.cache.bodies import write_all
 from proxy.errors import CacheUnavailable
+from proxy.metrics_export import render_metrics
 from proxy.storage.errors import Unavailable
 from tests.cache.helpers import (
     Gate,
@@ -19,6 +23,7 @@ from tests.cache.helpers import (
     settings,
     stream_maker,
 )
+from tests.conftest import metric_value
 
 
 @pytest.fixture
@@ -368,3 +373,140 @@ async def test_sqlite_failures_are_503s_not_500s(tmp_path):
         locker.rollback()
         locker.close()
         await cache.close()
+
+
+# -- replacing, failed commits and a full disk -------------------------------------------
+
+
+class FullDisk:
+    """The cache's body writes: the real ones, until the disk "fills" after `room` bytes;
+    from then on each write fails as a full disk does (ENOSPC), until `room` is None again."""
+
+    def __init__(self, room: int | None) -> None:
+        self.room = room
+        self.written = 0
+        self.refused = 0
+
+    def __call__(self, fd: int, data: bytes | memoryview) -> None:
+        if self.room is not None and self.written + len(data) > self.room:
+            self.refused += 1
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        write_all(fd, data)
+        self.written += len(data)
+
+
+@pytest.fixture
+def full_disk(monkeypatch):
+    disk = FullDisk(room=None)
+    monkeypatch.setattr(cache_module, "write_all", disk)
+    return disk
+
+
+def evictions(cache: Cache) -> float:
+    return metric_value(render_metrics().decode(), "proxy_cache_evictions_total", cache=cache.name)
+
+
+async def test_an_expired_entry_is_replaced_by_its_refill_not_evicted(tmp_path):
+    clock = Clock()
+    cache = Cache(settings(tmp_path / "c", expires=60), stale_grace=3600, clock=clock)
+    await cache.start()
+    try:
+        old, new = os.urandom(60_000), os.urandom(90_000)
+        await fill_and_read(cache, "k", old)
+        (old_file,) = body_files(cache)
+        clock.offset = 120  # idle past `expires`: a miss, though its body is still on disk
+        before = evictions(cache)
+        calls: list[int] = []
+        assert await consume(await cache.get("k", "b/k", stream_maker(new, calls))) == new
+        assert calls == [1]
+        assert not old_file.exists() and [p.read_bytes() for p in body_files(cache)] == [new]
+        assert cache.index.totals().entries == 1 and cache.index.totals().body_bytes == 90_000
+        assert evictions(cache) == before  # a replaced entry is not an eviction
+        clock.offset = 0  # (the index stamps the new row with the real time)
+        hit = await cache.lookup("k")
+        assert hit is not None and hit.status == "HIT" and await consume(hit) == new
+    finally:
+        await cache.close()
+
+
+async def test_a_body_write_failing_midway_leaves_nothing_and_the_next_request_refills(
+    cache, full_disk
+):
+    body = os.urandom(200_000)
+    full_disk.room = 100_000  # the disk fills half way through the body
+    calls: list[int] = []
+    first = await cache.get("k", "b/k", stream_maker(body, calls))
+    with pytest.raises(OSError) as failed:
+        await consume(first)
+    assert failed.value.errno == errno.ENOSPC and full_disk.refused == 1
+    # Nothing half-written: no entry, no pending row, no fill, no staging or body file.
+    assert await cache.lookup("k") is None
+    assert cache.index.totals().entries == 0 and cache.index.fill_of("k") is None
+    assert list(cache.staging_dir.iterdir()) == [] and body_files(cache) == []
+    full_disk.room = None  # room again
+    again = await cache.get("k", "b/k", stream_maker(body, calls))
+    assert await consume(again) == body and calls == [1, 1]
+    hit = await cache.lookup("k")
+    assert hit is not None and hit.status == "HIT" and await consume(hit) == body
+
+
+@pytest.mark.parametrize("kind", ["streamed", "in memory"])
+async def test_a_commit_failing_at_the_rename_leaves_no_pending_row(cache, monkeypatch, kind):
+    body = os.urandom(60_000)
+    real_move_in = cache.bodies.move_in
+
+    def no_room(staged, relative):  # type: ignore[no-untyped-def]
+        raise OSError(errno.ENOSPC, "no room for the body's folder")
+
+    monkeypatch.setattr(cache.bodies, "move_in", no_room)
+    maker = stream_maker(body) if kind == "streamed" else bytes_maker(body)
+    with pytest.raises(OSError):
+        await consume(await cache.get("k", "b/k", maker))
+    assert cache.index.get("k") is None
+    # The pending row written before the rename went with the failed fill.
+    assert cache.index.totals().entries == 0 and cache.index.pending_files() == []
+    assert list(cache.staging_dir.iterdir()) == [] and body_files(cache) == []
+    monkeypatch.setattr(cache.bodies, "move_in", real_move_in)
+    assert await fill_and_read(cache, "k", body) == body
+    assert await consume(await cache.lookup("k")) == body
+
+
+async def test_a_full_cache_disk_is_a_503_with_its_reason_then_heals(
+    make_client, make_settings, put_file, full_disk, caplog
+):
+    body = os.urandom(300_000)
+    put_file("photos/a.jpg", body)
+    client = await make_client(make_settings())
+    full_disk.room = 0
+    for _ in range(2):  # every request while the disk is full, not only the first
+        response = await client.get("/abc-public/photos/a.jpg")
+        assert response.status == 503
+        assert (await response.text()).strip() == "cache storage unavailable"
+    assert "No space left on device" in caplog.text  # the operator's log says why
+    full_disk.room = None
+    response = await client.get("/abc-public/photos/a.jpg")
+    assert response.status == 200 and await response.read() == body
+    hit = await client.get("/abc-public/photos/a.jpg")
+    assert hit.headers["X-Cache-Status"] == "HIT" and await hit.read() == body
+
+
+async def test_an_idle_expired_original_is_fetched_again_not_served_stale(
+    make_client, make_settings, put_file
+):
+    from proxy.web.app import SERVICES
+
+    put_file("photos/b.jpg", b"old version " * 2000)
+    client = await make_client(make_settings(CACHE_STORAGE_EXPIRES="1h", CACHE_STALE_GRACE="1d"))
+    assert await (await client.get("/abc-public/photos/b.jpg")).read() == b"old version " * 2000
+    cache = client.server.app[SERVICES].caches.storage
+    with sqlite3.connect(cache.index.path) as db:  # nobody asked for it for two hours
+        db.execute("UPDATE entries SET accessed = accessed - 7200")
+    cache.memory.clear()
+    put_file("photos/b.jpg", b"new version " * 2000)
+    # The store is fine: the idle copy is a miss, refetched; STALE is only for a failing store.
+    response = await client.get("/abc-public/photos/b.jpg")
+    assert response.status == 200 and response.headers["X-Cache-Status"] == "MISS"
+    assert await response.read() == b"new version " * 2000
+    again = await client.get("/abc-public/photos/b.jpg")
+    assert again.headers["X-Cache-Status"] == "HIT"
+    assert await again.read() == b"new version " * 2000

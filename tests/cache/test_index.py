@@ -8,7 +8,7 @@ import sqlite3
 import pytest
 
 from proxy.cache import owner
-from proxy.cache.index import Index, Removed
+from proxy.cache.index import Index, Removed, Totals
 
 BOUND = 1 << 30
 
@@ -206,3 +206,53 @@ def test_the_write_ahead_log_stays_a_small_share_of_the_bound(tmp_path):
     wal = tmp_path / "index.sqlite-wal"
     assert not wal.exists() or wal.stat().st_size <= index.wal_limit
     assert index.disk_bytes() + 0 <= bound * 1.05
+
+
+def test_replacing_a_row_drops_the_old_body_and_counts_only_the_new(tmp_path):
+    index = Index(tmp_path, bound=BOUND)
+    unlinked: list[Removed] = []
+    first = index.put(
+        "k", "b/k", "aa/bb/old", None, 50_000, "c1", {"m": 1}, unlinked.append, ready=True
+    )
+    assert first == [] and index.totals() == Totals(50_000, 0, 1)
+    old_stored = index.get("k").stored
+    # The same key again, now an inline body: the old row goes, its file with it.
+    removed = index.put("k", "b/k2", None, b"new", 3, "c2", {"m": 2}, unlinked.append, ready=True)
+    assert removed == [Removed("k", "aa/bb/old", 50_000)] == unlinked
+    row = index.get("k")
+    assert (row.body, row.file, row.source, row.checksum, row.meta) == (
+        b"new", None, "b/k2", "c2", {"m": 2},
+    )  # fmt: skip
+    assert row.stored >= old_stored
+    assert index.totals() == Totals(0, 3, 1)
+    # And back to a file, put pending: the inline row goes at once, the new one is no hit yet.
+    unlinked.clear()
+    removed = index.put(
+        "k", "b/k", "cc/dd/new", None, 70_000, "c3", {"m": 3}, unlinked.append, ready=False
+    )
+    assert removed == [Removed("k", None, 3)] == unlinked
+    assert index.get("k") is None
+    assert index.make_ready("k") and index.get("k").file == "cc/dd/new"
+    assert index.totals() == Totals(70_000, 0, 1)
+    index.recount()  # the running totals agree with the rows
+    assert index.totals() == Totals(70_000, 0, 1)
+
+
+def test_replacing_a_row_never_evicts_the_row_just_written(tmp_path):
+    index = Index(tmp_path, bound=1)  # everything is over the bound
+    put(index, "a")
+    removed = put(index, "a", size=20)
+    assert [item.key for item in removed] == ["a"]  # only the replaced row
+    assert index.get("a").size == 20
+
+
+def test_an_idle_expired_entry_does_not_stop_its_refill(tmp_path):
+    index = Index(tmp_path, bound=BOUND)
+    put(index, "k")
+    accessed = index.get("k").accessed
+    me = owner.me()
+    assert index.claim_fill("k", "s1", me, owner.alive, fresh_after=accessed) is False
+    assert index.claim_fill("k", "s2", me, owner.alive, fresh_after=accessed + 1) is True
+    assert index.get("k") is not None  # still there to be served stale while it is refilled
+    put(index, "k", size=20)  # the refill commits: it replaces the old row
+    assert index.get("k").size == 20 and index.fill_of("k") is None
