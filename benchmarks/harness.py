@@ -390,11 +390,16 @@ def start_proxy(
     }
     env_file = WORK / f"{name}.env"
     env_file.write_text("".join(f"{k}={v}\n" for k, v in settings.items()))
-    argv = [str(VENV_PY), "-m", "proxy", "serve", "--host", HOST, "--port", str(port)]
+    # BENCH_PROXY_DIR (a checkout of another commit, with its own .venv) runs that proxy
+    # instead under the same harness: before/after figures from one run of the same tools.
+    other = os.environ.get("BENCH_PROXY_DIR")
+    code = Path(other) if other else ROOT
+    python = code / ".venv" / "bin" / "python"
+    argv = [str(python), "-m", "proxy", "serve", "--host", HOST, "--port", str(port)]
     argv += ["--env-file", str(env_file)]
     if workers:
         argv += ["--workers", str(workers)]
-    server = start_process(name, argv, port, WORK / "logs")
+    server = start_process(name, argv, port, WORK / "logs", cwd=code)
     server.extra["settings"] = settings
     # with workers, the supervisor listens first: wait until the workers answer too
     deadline = time.monotonic() + 60
