@@ -16,7 +16,7 @@ TERMINAL_INTERVAL = 0.2
 LOG_INTERVAL = 10.0
 
 
-class LogLines(tqdm):  # type: ignore[type-arg]
+class LogLines(tqdm):  # type: ignore[type-arg]  # tqdm is generic over its iterable; we never iterate one
     """tqdm's meter as whole lines, each state at most once."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

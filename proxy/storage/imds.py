@@ -23,7 +23,7 @@ from botocore.utils import resolve_imds_endpoint_mode
 from proxy.storage.errors import AccessDenied, StorageError, Unavailable
 
 
-class RoleCredentialsFetcher(AioInstanceMetadataFetcher):  # type: ignore[misc]
+class RoleCredentialsFetcher(AioInstanceMetadataFetcher):  # type: ignore[misc]  # aiobotocore ships no types: its base is Any
     """botocore's fetcher for one named role, raising a typed error that says why it failed."""
 
     def __init__(self, role: str, **options: Any) -> None:

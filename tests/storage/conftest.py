@@ -12,7 +12,6 @@ import mimetypes
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -26,6 +25,7 @@ from pathlib import Path
 import pytest
 
 from proxy.settings import Settings
+from tests.server_process import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 AZURITE = ROOT / "node_modules" / ".bin" / "azurite-blob"
@@ -36,12 +36,6 @@ AZURITE_KEY = (
 S3_KEY_ID = "testing"
 S3_SECRET = "testing-secret"
 PROVIDERS = ("http", "minio", "azure")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass

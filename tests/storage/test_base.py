@@ -27,7 +27,7 @@ from proxy.storage import (
 )
 from proxy.storage.base import describe_failure
 from tests.conftest import metric_value
-from tests.storage.conftest import free_port
+from tests.server_process import free_port
 
 BODY = os.urandom(300_000)
 KEY = "base/object.bin"

@@ -6,7 +6,8 @@ import subprocess
 import sys
 
 from proxy.checks import run_checks
-from tests.storage.conftest import ROOT, free_port
+from tests.server_process import free_port
+from tests.storage.conftest import ROOT
 from tests.storage.test_failures import endpoint_at
 
 

@@ -11,7 +11,8 @@ import pytest
 
 from proxy.web.app import SERVICES
 from tests.conftest import read_metric
-from tests.storage.conftest import Forwarder, free_port
+from tests.server_process import free_port
+from tests.storage.conftest import Forwarder
 
 KEY = "images/x.png"
 BODY = os.urandom(50_000)

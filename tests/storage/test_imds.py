@@ -23,7 +23,8 @@ from aiohttp import web
 from proxy.checks import run_checks
 from proxy.storage.imds import role_credentials
 from tests.conftest import read_metric
-from tests.storage.conftest import ROOT, free_port, s3_client, unique_bucket
+from tests.server_process import free_port
+from tests.storage.conftest import ROOT, s3_client, unique_bucket
 
 ROLE = "proxy-reader"
 KEY = "images/role.jpg"
