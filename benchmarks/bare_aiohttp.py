@@ -1,9 +1,13 @@
 """The framework's ceiling: bare aiohttp answering one body from memory, nothing else.
 
-`python -m benchmarks.bare_aiohttp PORT FILE [PROCESSES] [--uvloop] [--headers JSON]` serves
+`python -m benchmarks.bare_aiohttp PORT FILE [PROCESSES] [--uvloop] [--headers JSON] [--lag PATH]`
+serves
 FILE's bytes at every path with the headers a proxy cache hit carries (or those in the JSON
 file: the benchmark copies them from the proxy's own answer), from PROCESSES processes
-sharing the port (SO_REUSEPORT), as the proxy's workers do. No middleware, no metrics, no access log:
+sharing the port (SO_REUSEPORT), as the proxy's workers do. With `--lag`, each process also samples how
+late its loop runs a callback, as the proxy's `proxy_event_loop_lag_seconds` does (every
+0.25 s), and appends "<unix time> <seconds late>" lines to PATH.<pid>: the same measure of
+the framework alone. No middleware, no metrics, no access log:
 what is left of a hit's cost when everything of ours is gone.
 """
 
@@ -14,6 +18,7 @@ import json
 import os
 import socket
 import sys
+import time
 from email.utils import formatdate
 from pathlib import Path
 
@@ -38,11 +43,22 @@ def app(body: bytes, headers: dict[str, str] | None = None) -> web.Application:
     return application
 
 
-async def serve(port: int, body: bytes, headers: dict[str, str] | None) -> None:
+async def sample_lag(path: Path) -> None:
+    loop = asyncio.get_running_loop()
+    with open(f"{path}.{os.getpid()}", "a", buffering=1) as out:
+        while True:
+            due = loop.time() + 0.25
+            await asyncio.sleep(0.25)
+            out.write(f"{time.time()} {max(0.0, loop.time() - due)}\n")
+
+
+async def serve(port: int, body: bytes, headers: dict[str, str] | None, lag: Path | None) -> None:
     runner = web.AppRunner(app(body, headers), access_log=None, handle_signals=True)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", port, reuse_port=True, backlog=1024)
     await site.start()
+    if lag is not None:
+        await sample_lag(lag)
     await asyncio.Event().wait()
 
 
@@ -56,13 +72,14 @@ def main(argv: list[str]) -> None:
     headers = None
     if "--headers" in argv:
         headers = json.loads(Path(argv[argv.index("--headers") + 1]).read_text())
+    lag = Path(argv[argv.index("--lag") + 1]) if "--lag" in argv else None
     with socket.socket() as probe:  # fail early when the port is taken
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         probe.bind(("127.0.0.1", port))
     for _ in range(processes - 1):
         if os.fork() == 0:
             break
-    asyncio.run(serve(port, body, headers))
+    asyncio.run(serve(port, body, headers, lag))
 
 
 if __name__ == "__main__":
