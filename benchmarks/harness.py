@@ -19,6 +19,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
@@ -510,6 +511,37 @@ def start_thumbor(name: str, storage_root: Path, processes: int, result_storage:
     server = start_process(name, argv, port, WORK / "logs", wait=60)
     settle(server)
     return server
+
+
+S3_ACCESS_KEY = "bench"
+S3_SECRET_KEY = "bench-secret"
+
+
+def s3_bucket(moto: Server) -> Any:
+    """A boto3 client of moto with the benchmark's bucket made; what a scenario uploads with."""
+    import boto3
+
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=moto.url,
+        aws_access_key_id=S3_ACCESS_KEY,
+        aws_secret_access_key=S3_SECRET_KEY,
+        region_name="us-east-1",
+    )
+    s3.create_bucket(Bucket=BUCKET)
+    return s3
+
+
+def s3_settings(moto: Server) -> dict[str, str]:
+    """The proxy's settings for the benchmark's bucket in moto."""
+    return {
+        "STORAGE_PROVIDER": "minio",
+        "STORAGE_ENDPOINT": HOST,
+        "STORAGE_PORT": str(moto.port),
+        "STORAGE_ACCESS_KEY": S3_ACCESS_KEY,
+        "STORAGE_SECRET_KEY": S3_SECRET_KEY,
+        "STORAGE_BUCKETS": BUCKET,
+    }
 
 
 def start_moto() -> Server:

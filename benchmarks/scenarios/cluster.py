@@ -27,12 +27,14 @@ from benchmarks.harness import (
     log,
     metric_sum,
     proxy_metrics,
+    s3_bucket,
+    s3_settings,
     start_moto,
     start_process,
     start_proxy,
 )
 from benchmarks.load import LoadResult, run_clients
-from benchmarks.scenarios.remote import ACCESS_KEY, RETRIES, SECRET_KEY
+from benchmarks.scenarios.remote import RETRIES
 
 CONFIG = ROOT / "config" / "haproxy" / "haproxy.cfg"
 CLIENTS = 16
@@ -93,17 +95,8 @@ def client_lists(base: str) -> list[list[str]]:
     return lists
 
 
-def upload(endpoint: str) -> None:
-    import boto3
-
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        aws_access_key_id=ACCESS_KEY,
-        aws_secret_access_key=SECRET_KEY,
-        region_name="us-east-1",
-    )
-    s3.create_bucket(Bucket=BUCKET)
+def upload(moto: Server) -> None:
+    s3 = s3_bucket(moto)
     for key, src in OBJECTS:
         s3.put_object(Bucket=BUCKET, Key=key, Body=src.path.read_bytes())
 
@@ -251,15 +244,10 @@ def run(ctx: Context) -> Section:
     measured: list[Measured] = []
     moto = start_moto()
     with ctx.server(moto):
-        upload(moto.url)
+        upload(moto)
         env = {
             **ctx.env,
-            "STORAGE_PROVIDER": "minio",
-            "STORAGE_ENDPOINT": HOST,
-            "STORAGE_PORT": str(moto.port),
-            "STORAGE_ACCESS_KEY": ACCESS_KEY,
-            "STORAGE_SECRET_KEY": SECRET_KEY,
-            "STORAGE_BUCKETS": BUCKET,
+            **s3_settings(moto),
         }
         for layout in LAYOUTS:
             measured.append(measure(ctx, layout, env, timeout))

@@ -15,10 +15,13 @@ from benchmarks.harness import (
     WORK,
     Context,
     Section,
+    Server,
     free_port,
     log,
     metric_sum,
     proxy_metrics,
+    s3_bucket,
+    s3_settings,
     start_moto,
     start_nginx,
     start_proxy,
@@ -27,8 +30,6 @@ from benchmarks.load import LoadResult, run_clients
 
 CLIENTS = 100
 WIDTHS = (120, 160, 200, 240, 300, 360, 480, 640, 800, 1024)
-ACCESS_KEY = "bench"
-SECRET_KEY = "bench-secret"
 RETRIES = 20  # a 503 ("render queue full") is retried after Retry-After, as a browser would
 
 
@@ -53,17 +54,8 @@ def client_lists(base: str, previews: bool) -> list[list[str]]:
     return lists
 
 
-def upload(endpoint: str) -> None:
-    import boto3
-
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        aws_access_key_id=ACCESS_KEY,
-        aws_secret_access_key=SECRET_KEY,
-        region_name="us-east-1",
-    )
-    s3.create_bucket(Bucket=BUCKET)
+def upload(moto: Server) -> None:
+    s3 = s3_bucket(moto)
     for src in images.REMOTE:
         s3.put_object(Bucket=BUCKET, Key=src.key, Body=src.path.read_bytes())
 
@@ -107,16 +99,11 @@ def run(ctx: Context) -> Section:
     # --- the proxy over moto -----------------------------------------------------------
     moto = start_moto()
     with ctx.server(moto):
-        upload(moto.url)
+        upload(moto)
         log_before = moto_gets(moto.log_path.read_text(errors="replace"))
         env = {
             **ctx.env,
-            "STORAGE_PROVIDER": "minio",
-            "STORAGE_ENDPOINT": HOST,
-            "STORAGE_PORT": str(moto.port),
-            "STORAGE_ACCESS_KEY": ACCESS_KEY,
-            "STORAGE_SECRET_KEY": SECRET_KEY,
-            "STORAGE_BUCKETS": BUCKET,
+            **s3_settings(moto),
         }
         try:
             proxy = start_proxy(

@@ -22,6 +22,8 @@ from benchmarks.harness import (
     log,
     max_delta_mib,
     reset_tree_peaks,
+    s3_bucket,
+    s3_settings,
     start_moto,
     start_nginx,
     start_proxy,
@@ -29,8 +31,6 @@ from benchmarks.harness import (
 )
 
 LIMIT_MIB = 64
-ACCESS_KEY = "bench"
-SECRET_KEY = "bench-secret"
 # Large enough for the 1 GiB object, so the "from the storage cache" rows are hits.
 CACHED = {"CACHE_MAX_OBJECT_SIZE": "2g", "CACHE_STORAGE_SIZE": "4g"}
 
@@ -99,15 +99,8 @@ def run(ctx: Context) -> Section:
 
     moto = start_moto()
     with ctx.server(moto):
-        _upload(moto.url)
-        s3 = {
-            "STORAGE_PROVIDER": "minio",
-            "STORAGE_ENDPOINT": HOST,
-            "STORAGE_PORT": str(moto.port),
-            "STORAGE_ACCESS_KEY": ACCESS_KEY,
-            "STORAGE_SECRET_KEY": SECRET_KEY,
-            "STORAGE_BUCKETS": BUCKET,
-        }
+        _upload(moto)
+        s3 = s3_settings(moto)
         for label, extra, name in (
             ("proxy, S3, streamed through", {}, "proxy-stream-s3"),
             ("proxy, S3, from the storage cache", CACHED, "proxy-stream-s3-cached"),
@@ -180,17 +173,8 @@ def _link_storage(data_path) -> None:
         link.symlink_to(images.STORAGE, target_is_directory=True)
 
 
-def _upload(endpoint: str) -> None:
-    import boto3
-
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        aws_access_key_id=ACCESS_KEY,
-        aws_secret_access_key=SECRET_KEY,
-        region_name="us-east-1",
-    )
-    s3.create_bucket(Bucket=BUCKET)
+def _upload(moto: Server) -> None:
+    s3 = s3_bucket(moto)
     s3.upload_file(str(images.BIG.path), BUCKET, images.BIG.key)
     s3.upload_file(str(images.JPEG_1080P.path), BUCKET, images.JPEG_1080P.key)
 
