@@ -13,7 +13,7 @@ import pytest
 
 from proxy.settings import parse_settings
 from tests import compose
-from tests.test_container import healthcheck_command, read_dockerfile
+from tests.dockerfile import healthcheck_command, read_dockerfile
 
 ENV_FILES = sorted(compose.CONFIG.glob("*.env"))
 FILE_SETS = compose.file_sets()

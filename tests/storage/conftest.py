@@ -21,6 +21,7 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -273,6 +274,12 @@ def store(request, make_settings, data_path) -> Store:  # type: ignore[no-untype
 @pytest.fixture(params=("minio", "azure"))
 def remote_store(request, make_settings, data_path) -> Store:  # type: ignore[no-untyped-def]
     return make_store(request.param, request, make_settings, data_path)
+
+
+def endpoint_at(store, port: int) -> str:  # type: ignore[no-untyped-def]
+    """The store's endpoint with another port: a relay in front of it, or nothing at all."""
+    parts = urlsplit(store.endpoint)
+    return f"{parts.scheme}://127.0.0.1:{port}{parts.path}"
 
 
 class Forwarder:

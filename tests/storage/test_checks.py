@@ -7,8 +7,7 @@ import sys
 
 from proxy.checks import run_checks
 from tests.server_process import free_port
-from tests.storage.conftest import ROOT
-from tests.storage.test_failures import endpoint_at
+from tests.storage.conftest import ROOT, endpoint_at
 
 
 async def test_ok(store):

@@ -12,16 +12,10 @@ import pytest
 from proxy.web.app import SERVICES
 from tests.conftest import read_metric
 from tests.server_process import free_port
-from tests.storage.conftest import Forwarder
+from tests.storage.conftest import Forwarder, endpoint_at
 
 KEY = "images/x.png"
 BODY = os.urandom(50_000)
-
-
-def endpoint_at(store, port: int) -> str:  # type: ignore[no-untyped-def]
-    """The store's endpoint with another port: a relay in front of it, or nothing at all."""
-    parts = urlsplit(store.endpoint)
-    return f"{parts.scheme}://127.0.0.1:{port}{parts.path}"
 
 
 async def relay(store) -> Forwarder:  # type: ignore[no-untyped-def]
