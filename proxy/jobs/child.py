@@ -80,6 +80,11 @@ class Ranges:
 
 
 def _die_with_the_server() -> None:
+    # Only the server ends a render process (SIGKILL, or this when it dies). A SIGTERM or a
+    # Ctrl-C sent to the whole process group (systemd's control-group stop, a shell) must not
+    # crash the renders that the server is still draining.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: no render process outlives its server
     if os.getppid() == 1:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import signal
 
 import pytest
 
@@ -79,6 +80,22 @@ async def test_a_job_that_goes_wrong_costs_its_process(
     assert failed.value.outcome == outcome
     assert isinstance(failed.value.error, error) and words in str(failed.value.error)
     assert not process.alive
+
+
+async def test_a_sigterm_to_the_process_group_does_not_crash_a_render(process, tmp_path):
+    # A control-group stop signals every process; the server drains, so the render it waits
+    # for must finish rather than die.
+    gate = tmp_path / "gate"
+    running = asyncio.create_task(process.run(preview_job(tmp_path, held(gate)), 30, None))
+    for _ in range(2000):  # the job is in the process once its memory is watched
+        if process.jobs == 1:
+            break
+        await asyncio.sleep(0.005)
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        os.kill(process.pid, signum)
+    gate.touch()
+    result = await running
+    assert result.format == "jpeg" and process.alive
 
 
 async def test_a_job_nobody_waits_for_any_more_kills_its_process(process, tmp_path):
