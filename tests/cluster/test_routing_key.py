@@ -11,6 +11,7 @@ import pytest
 from proxy.formats import URL_NAMES
 from tests.cluster.conftest import EchoCluster
 from tests.cluster.haproxy import get
+from tests.cluster.objects import AWKWARD_KEYS
 from tests.cluster.routing import (
     Form,
     b64,
@@ -23,16 +24,7 @@ from tests.cluster.routing import (
 )
 
 BUCKET = "abc-public"
-KEYS = [
-    "images/original/2/X/Re/photo.jpg",
-    "images/été 2024/a+b (1)@2x.png",
-    "docs/100% real;v=1,2&x=y.jpg",
-    "q?x=1&y#frag.jpg",
-    "日本/写真.jpeg",
-    "plain/rs:fit:1:2/image-converter/convert/looks-like-a-url.jpg",
-    "a/b/c/d/e/f/g/h/i/j/deep.name.with.dots.tiff",
-    "%41 is not A.jpg",
-]
+KEYS = ["images/original/2/X/Re/photo.jpg", *AWKWARD_KEYS]
 
 
 def all_forms(key: str) -> list[Form]:

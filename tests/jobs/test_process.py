@@ -6,6 +6,7 @@ import asyncio
 import logging
 import os
 import signal
+from pathlib import Path
 
 import pytest
 
@@ -19,7 +20,7 @@ from proxy.errors import (
     UnsupportedMediaType,
 )
 from proxy.jobs.pool import child_environment
-from proxy.jobs.process import JobFailed, RenderProcess
+from proxy.jobs.process import JobFailed, JobResult, RenderProcess
 from proxy.jobs.protocol import Job, RangedSource
 from proxy.sniff import sniff
 from tests.converter.media import frame_index, mean_grey, video
@@ -82,15 +83,21 @@ async def test_a_job_that_goes_wrong_costs_its_process(
     assert not process.alive
 
 
+async def run_held(process: RenderProcess, tmp_path: Path, gate: Path) -> asyncio.Task[JobResult]:
+    """A job the render process holds until `gate` exists, once it has been handed over."""
+    running = asyncio.create_task(process.run(preview_job(tmp_path, held(gate)), 30, None))
+    for _ in range(2000):
+        if process.jobs == 1:
+            return running
+        await asyncio.sleep(0.005)
+    raise AssertionError("the job never reached the process")
+
+
 async def test_a_sigterm_to_the_process_group_does_not_crash_a_render(process, tmp_path):
     # A control-group stop signals every process; the server drains, so the render it waits
     # for must finish rather than die.
     gate = tmp_path / "gate"
-    running = asyncio.create_task(process.run(preview_job(tmp_path, held(gate)), 30, None))
-    for _ in range(2000):  # the job is in the process once its memory is watched
-        if process.jobs == 1:
-            break
-        await asyncio.sleep(0.005)
+    running = await run_held(process, tmp_path, gate)
     for signum in (signal.SIGTERM, signal.SIGINT):
         os.kill(process.pid, signum)
     gate.touch()
@@ -100,11 +107,7 @@ async def test_a_sigterm_to_the_process_group_does_not_crash_a_render(process, t
 
 async def test_a_job_nobody_waits_for_any_more_kills_its_process(process, tmp_path):
     gate = tmp_path / "never"
-    running = asyncio.create_task(process.run(preview_job(tmp_path, held(gate)), 30, None))
-    for _ in range(2000):  # the job is in the process once its memory is watched
-        if process.jobs == 1:
-            break
-        await asyncio.sleep(0.005)
+    running = await run_held(process, tmp_path, gate)
     running.cancel()
     with pytest.raises(asyncio.CancelledError):
         await running
