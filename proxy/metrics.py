@@ -1,5 +1,7 @@
 """Every Prometheus metric the proxy exports; names are a contract with dashboards."""
 
+import weakref
+
 from prometheus_client import Counter, Gauge, Histogram, disable_created_metrics
 
 from proxy.formats import CONTENT_TYPES
@@ -156,3 +158,33 @@ def initialise(provider: str) -> None:
     for kind in JOB_KINDS:
         for outcome in JOB_OUTCOMES:
             RENDER_JOBS.labels(kind, outcome)
+
+
+class LaterCount:
+    """Increments of one counter series kept in a plain number until `publish_later_counts`
+    adds them (the request tally calls it every quarter second, and before a scrape): an
+    increment of a prometheus_client counter takes a lock, and in multiprocess mode writes
+    to its file, which a cache hit cannot afford on every request."""
+
+    __slots__ = ("__weakref__", "_series", "pending")
+
+    def __init__(self, series: Counter) -> None:
+        self._series = series
+        self.pending = 0
+        _LATER_COUNTS.add(self)
+
+    def inc(self) -> None:
+        self.pending += 1
+
+    def publish(self) -> None:
+        if self.pending:
+            pending, self.pending = self.pending, 0
+            self._series.inc(pending)
+
+
+_LATER_COUNTS: weakref.WeakSet[LaterCount] = weakref.WeakSet()
+
+
+def publish_later_counts() -> None:
+    for count in list(_LATER_COUNTS):
+        count.publish()

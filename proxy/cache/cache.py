@@ -102,8 +102,8 @@ class Cache:
         self._verifying: dict[tuple[str, float], asyncio.Future[str]] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: list[asyncio.Task[None]] = []
-        self._hits = metrics.CACHE_REQUESTS.labels(self.name, "hit")
-        self._misses = metrics.CACHE_REQUESTS.labels(self.name, "miss")
+        self._hits = metrics.LaterCount(metrics.CACHE_REQUESTS.labels(self.name, "hit"))
+        self._misses = metrics.LaterCount(metrics.CACHE_REQUESTS.labels(self.name, "miss"))
         self._corrupt = metrics.CACHE_CORRUPT.labels(self.name)
 
     # -- life cycle -----------------------------------------------------------------------

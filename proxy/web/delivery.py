@@ -22,6 +22,7 @@ from proxy.errors import ProxyError
 from proxy.web.conditional import if_range_allows, is_not_modified, requested_range
 from proxy.web.deadline import lift_deadline
 from proxy.web.headers import Stamp, validator_headers
+from proxy.web.ready import Head, ReadyAnswer
 
 log = logging.getLogger("proxy.web")
 
@@ -112,8 +113,8 @@ async def _stream(
     return response
 
 
-def _span(request: web.BaseRequest, result: Body, headers: dict[str, str]) -> tuple[int, int, int]:
-    """(status, start, length) of the bytes to send; sets Content-Range for a 206."""
+def _span(request: web.BaseRequest, result: Body) -> tuple[int, int, int]:
+    """(status, start, length) of the bytes to send."""
     size = result.meta.size
     fixed = result.fixed_span()
     if fixed is not None:
@@ -123,7 +124,6 @@ def _span(request: web.BaseRequest, result: Body, headers: dict[str, str]) -> tu
         start, length = (0, size) if span is None else (span[0], span[1] - span[0] + 1)
     if start == 0 and length == size:
         return 200, 0, size
-    headers["Content-Range"] = f"bytes {start}-{start + length - 1}/{size}"
     return 206, start, length
 
 
@@ -136,6 +136,7 @@ class Delivery:
         self.cache_control = cache_control
         self.stamp = stamp
         self._headers = functools.lru_cache(maxsize=HEADERS_MEMO)(self._build_headers)
+        self._heads = functools.lru_cache(maxsize=HEADERS_MEMO)(self._build_head)
 
     def _build_headers(
         self, content_type: str, etag: str, last_modified: float, status: str, body: bool
@@ -146,6 +147,19 @@ class Delivery:
             headers["Accept-Ranges"] = "bytes"
         self.stamp.apply(headers)
         return headers
+
+    def _build_head(
+        self,
+        content_type: str,
+        etag: str,
+        last_modified: float,
+        status: str,
+        extra: tuple[tuple[str, str], ...],
+        length: int,
+    ) -> Head:
+        headers = dict(self._headers(content_type, etag, last_modified, status, True))
+        headers.update(extra)
+        return Head(headers, length)
 
     def headers(self, meta: Meta, status: str, *, body: bool) -> dict[str, str]:
         """A fresh copy: the caller adds to it."""
@@ -166,10 +180,20 @@ class Delivery:
             # The client has the body; the cache should too, so the next request is a hit.
             result.finish_in_background()
             return web.Response(status=304, headers=headers)
+        status, start, length = _span(request, result)
+        if status == 200 and length and request.method == "GET":
+            body = result.in_memory(0, length)
+            if body is not None:  # the common hit: its head is made once per entry
+                extra = tuple(extra_headers.items()) if extra_headers else ()
+                head = self._heads(
+                    meta.content_type, meta.etag, meta.last_modified, result.status, extra, length
+                )
+                return ReadyAnswer(head, body)
         headers = self.headers(meta, result.status, body=True)
         if extra_headers:
             headers.update(extra_headers)
-        status, start, length = _span(request, result, headers)
+        if status == 206:
+            headers["Content-Range"] = f"bytes {start}-{start + length - 1}/{meta.size}"
 
         if request.method == "HEAD" or length == 0:
             return await _stream(request, status, headers, length, None)

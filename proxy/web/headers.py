@@ -26,6 +26,9 @@ def quote_etag(etag: str) -> str:
     return f'"{etag}"'
 
 
+CACHE_STATUS = "X-Cache-Status"
+
+
 def validator_headers(
     etag: str, last_modified: float, status: str, cache_control: str
 ) -> dict[str, str]:
@@ -33,7 +36,7 @@ def validator_headers(
         "ETag": quote_etag(etag),
         "Last-Modified": formatdate(last_modified, usegmt=True),
         "Cache-Control": cache_control,
-        "X-Cache-Status": status,
+        CACHE_STATUS: status,
     }
 
 

@@ -20,7 +20,8 @@ from aiohttp import web
 from proxy.web.access_log import AccessLog
 from proxy.web.answers import Answer, answer_for
 from proxy.web.deadline import Deadlines
-from proxy.web.headers import NOSNIFF, Stamp
+from proxy.web.headers import CACHE_STATUS, NOSNIFF, Stamp
+from proxy.web.ready import ReadyAnswer
 from proxy.web.tally import RequestTally
 
 log = logging.getLogger("proxy.web")
@@ -77,7 +78,11 @@ class Middleware:
                     raise
                 except Exception as exc:
                     response = _short_answer(request, answer_for(exc), exc)
-                if not response.prepared and NOSNIFF not in response.headers:
+                if (
+                    not isinstance(response, ReadyAnswer)
+                    and not response.prepared
+                    and NOSNIFF not in response.headers
+                ):
                     stamp.apply(response.headers)  # answers not made by delivery
                 return response
             finally:
@@ -99,8 +104,10 @@ class Middleware:
     ) -> None:
         assert self.access_log is not None
         sent, cache = 0, "-"
-        if response is not None:
-            cache = response.headers.get("X-Cache-Status", "-")
+        if isinstance(response, ReadyAnswer):
+            sent, cache = response.content_length or 0, response.cache_status
+        elif response is not None:
+            cache = response.headers.get(CACHE_STATUS, "-")
             if status != 304 and request.method != "HEAD":
                 sent = response.content_length or 0
         self.access_log.record(

@@ -19,6 +19,8 @@ from typing import Any
 
 from prometheus_client import Counter, Gauge, Histogram
 
+from proxy.metrics import publish_later_counts
+
 FLUSH_AFTER = 0.25
 
 
@@ -89,6 +91,7 @@ class RequestTally:
             self._requests.labels(route, str(status)).inc(n)
         for batch in self._batches.values():
             batch.publish()
+        publish_later_counts()
         if self.in_flight != self._published_in_flight:
             self._in_flight_gauge.set(self.in_flight)
             self._published_in_flight = self.in_flight

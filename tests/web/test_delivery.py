@@ -18,6 +18,7 @@ from proxy.web.deadline import DEADLINES, Deadlines
 from proxy.web.delivery import SMALL_BODY, Delivery
 from proxy.web.headers import Stamp
 from proxy.web.middleware import Middleware
+from proxy.web.ready import ReadyAnswer
 from proxy.web.tally import RequestTally
 from tests.cache.helpers import settings, stream_maker, stream_of
 
@@ -39,7 +40,8 @@ async def serve(aiohttp_client, tmp_path):  # type: ignore[no-untyped-def]
     async def handler(request: web.Request) -> web.StreamResponse:
         result = await made["make"]()  # type: ignore[operator]
         async with result:
-            return await delivery.respond(request, result, made.get("extra"))  # type: ignore[arg-type]
+            made["answer"] = await delivery.respond(request, result, made.get("extra"))  # type: ignore[arg-type]
+            return made["answer"]  # type: ignore[return-value]
 
     delivery = Delivery("max-age=60", Stamp("node-7"))
     tally = RequestTally(metrics.HTTP_REQUESTS, metrics.HTTP_DURATION, metrics.HTTP_IN_FLIGHT)
@@ -56,6 +58,7 @@ async def serve(aiohttp_client, tmp_path):  # type: ignore[no-untyped-def]
         return await client.request(method, "/r", headers=named)
 
     ask.cache = cache  # type: ignore[attr-defined]
+    ask.last = lambda: made["answer"]  # type: ignore[attr-defined]
     yield ask
     await deadlines.close()
     await cache.close()
@@ -103,6 +106,23 @@ async def test_an_entry_in_memory(serve):
     assert ranged.status == 206 and await ranged.read() == body[100:200]
     assert ranged.headers["Content-Range"] == "bytes 100-199/5000"
     assert ranged.headers["Content-Length"] == "100"
+
+
+async def test_a_whole_body_in_memory_goes_out_whole_its_head_made_once(serve):
+    body = os.urandom(3000)
+    first = await serve(entry_of(body), extra={"Vary": "Accept"})
+    assert await first.read() == body and first.headers["Vary"] == "Accept"
+    answer = serve.last()
+    assert isinstance(answer, ReadyAnswer) and answer.sent_whole
+    again = await serve(entry_of(body), extra={"Vary": "Accept"})
+    assert await again.read() == body and serve.last()._head is answer._head
+    plain = await serve(entry_of(body))
+    assert await plain.read() == body and "Vary" not in plain.headers
+    assert serve.last()._head is not answer._head
+    for ask in (serve(entry_of(body), Range="bytes=0-9"), serve(entry_of(body), "HEAD")):
+        response = await ask
+        await response.read()
+        assert not isinstance(serve.last(), ReadyAnswer)
 
 
 @pytest.mark.parametrize("size", [SMALL_BODY, SMALL_BODY + 1, 3 << 20], ids=["read", "sent", "big"])

@@ -6,6 +6,7 @@ import asyncio
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
+from proxy.metrics import LaterCount
 from proxy.web import tally as tally_module
 from proxy.web.tally import Batch, RequestTally
 
@@ -61,3 +62,21 @@ async def test_requests_are_published_soon_after_they_end(monkeypatch):
     assert registry.get_sample_value("t_count", {"route": "preview"}) == 1
     assert registry.get_sample_value("t_bucket", {"route": "original", "le": "1.0"}) == 1
     assert registry.get_sample_value("f") == 0
+
+
+async def test_later_counts_are_published_with_the_requests(monkeypatch):
+    monkeypatch.setattr(tally_module, "FLUSH_AFTER", 0.0)
+    registry = CollectorRegistry()
+    requests, durations, in_flight = metrics(registry)
+    hits = Counter("h", "h", registry=registry)
+    later = LaterCount(hits)
+    tally = RequestTally(requests, durations, in_flight)
+    tally.begin()
+    later.inc()
+    later.inc()
+    assert registry.get_sample_value("h_total") == 0  # counted, not yet added
+    tally.end("preview", 200, 0.002)
+    published = asyncio.Event()
+    asyncio.get_running_loop().call_later(0.01, published.set)
+    await published.wait()
+    assert registry.get_sample_value("h_total") == 2 and later.pending == 0
