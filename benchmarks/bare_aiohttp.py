@@ -43,13 +43,20 @@ def app(body: bytes, headers: dict[str, str] | None = None) -> web.Application:
     return application
 
 
-async def sample_lag(path: Path) -> None:
+def sample_lag(path: Path) -> None:
+    """The proxy's sampler (proxy/web/loop_lag.py): a plain callback, due every 0.25 s."""
     loop = asyncio.get_running_loop()
-    with open(f"{path}.{os.getpid()}", "a", buffering=1) as out:
-        while True:
-            due = loop.time() + 0.25
-            await asyncio.sleep(0.25)
-            out.write(f"{time.time()} {max(0.0, loop.time() - due)}\n")
+    out = open(f"{path}.{os.getpid()}", "a", buffering=1)  # noqa: SIM115 - open while serving
+
+    def arm() -> None:
+        due = loop.time() + 0.25
+        loop.call_at(due, ran, due)
+
+    def ran(due: float) -> None:
+        out.write(f"{time.time()} {max(0.0, loop.time() - due)}\n")
+        arm()
+
+    arm()
 
 
 async def serve(port: int, body: bytes, headers: dict[str, str] | None, lag: Path | None) -> None:
@@ -58,7 +65,7 @@ async def serve(port: int, body: bytes, headers: dict[str, str] | None, lag: Pat
     site = web.TCPSite(runner, "127.0.0.1", port, reuse_port=True, backlog=1024)
     await site.start()
     if lag is not None:
-        await sample_lag(lag)
+        sample_lag(lag)
     await asyncio.Event().wait()
 
 

@@ -325,11 +325,19 @@ def parse_wrk(text: str) -> WrkResult:
 
 
 def wrk(
-    url: str, connections: int, duration: float, threads: int = 1, server: Server | None = None
+    url: str,
+    connections: int,
+    duration: float,
+    threads: int = 1,
+    server: Server | None = None,
+    cpus: set[int] | None = None,
 ) -> WrkResult:
-    """wrk against `url`; with `server`, also the CPU its process tree spent per request."""
+    """wrk against `url` (on `cpus` only, when given); with `server`, also the CPU its
+    process tree spent per request."""
     threads = max(1, min(threads, connections))
+    pin = ["taskset", "-c", ",".join(map(str, sorted(cpus)))] if cpus else []
     argv = [
+        *pin,
         "wrk",
         f"-t{threads}",
         f"-c{connections}",

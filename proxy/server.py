@@ -43,7 +43,10 @@ def serve(
 ) -> int:
     setup_logging(settings.log_level)
     if worker or workers <= 1:
-        asyncio.run(run_worker(settings, host, port, reuse_port=worker))
+        from proxy.web.fair_loop import new_loop
+
+        with asyncio.Runner(loop_factory=new_loop) as runner:
+            runner.run(run_worker(settings, host, port, reuse_port=worker))
         return 0
     return Supervisor(settings, host, port, workers, env_file).run()
 

@@ -8,7 +8,6 @@ requests pile up.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 
 from proxy import metrics
 
@@ -17,21 +16,23 @@ PERIOD = 0.25
 
 class LoopLag:
     def __init__(self) -> None:
-        self._task: asyncio.Task[None] | None = None
+        self._timer: asyncio.TimerHandle | None = None
 
     def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._watch(), name="loop-lag")
-
-    async def _watch(self) -> None:
         loop = asyncio.get_running_loop()
-        lag = metrics.EVENT_LOOP_LAG
-        while True:
-            due = loop.time() + PERIOD
-            await asyncio.sleep(PERIOD)
-            lag.observe(max(0.0, loop.time() - due))
+        self._schedule(loop, loop.time() + PERIOD)
+
+    def _schedule(self, loop: asyncio.AbstractEventLoop, due: float) -> None:
+        self._timer = loop.call_at(due, self._ran, loop, due)
+
+    def _ran(self, loop: asyncio.AbstractEventLoop, due: float) -> None:
+        # A plain callback, not a task woken by a sleep: a task would run one turn of the
+        # loop after its timer, and add that turn to every sample.
+        now = loop.time()
+        metrics.EVENT_LOOP_LAG.observe(max(0.0, now - due))
+        self._schedule(loop, now + PERIOD)
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
