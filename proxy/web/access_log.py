@@ -1,4 +1,4 @@
-"""The access log: one JSON line per request, written in batches off the event loop.
+"""The access log: one JSON line per request, formatted and written in batches.
 
 Like nginx's `access_log ... buffer= flush=`: a request only appends its fields to a
 buffer; the buffer is formatted when it is large or a moment old, and written to standard
