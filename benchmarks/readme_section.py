@@ -25,8 +25,7 @@ def section(results: str) -> str:
             continue
         lines = part.splitlines()
         out += [f"#### {title[3:]}", ""]
-        out += [line for line in lines if line.startswith("|")]
-        out.append("")
+        out += _tables(lines)
         for line in lines:
             if line.startswith(("- **PASS**", "- **FAIL**", "_Kept from the run of")):
                 out += [line, ""]
@@ -34,6 +33,27 @@ def section(results: str) -> str:
             out.append(f"![{alt}](benchmarks/results/{name})")
         out.append("")
     return "\n".join(out).rstrip() + "\n"
+
+
+def _tables(lines: list[str]) -> list[str]:
+    """Every table, each after a blank line (two tables run together are one to Markdown);
+    a table after the first is headed by the first sentence of its caption."""
+    out: list[str] = []
+    caption, tables = "", 0
+    for i, line in enumerate(lines):
+        if not line.startswith("|"):
+            if line.strip():
+                caption = line
+            continue
+        if i == 0 or not lines[i - 1].startswith("|"):  # a table starts
+            if tables and caption:
+                first = re.split(r"(?<=[.:])\s", caption, maxsplit=1)[0].rstrip(":.")
+                out += [f"_{first}:_", ""]
+            tables += 1
+        out.append(line)
+        if i + 1 == len(lines) or not lines[i + 1].startswith("|"):
+            out.append("")
+    return out
 
 
 def main() -> int:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from proxy.cache.entry import Meta
+from proxy.cache.entry import Entry, Meta
 
 RECHECK = 1.0
 
@@ -22,6 +22,7 @@ class Remembered:
     stored: float  # the index row's stored time: a replaced entry has another
     checked: float  # when it was last confirmed against the index
     touched: float  # when the index last heard of a read
+    handed: Entry | None = None  # what hits hand out, made once
 
 
 class MemoryTier:
