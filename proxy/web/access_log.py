@@ -2,14 +2,18 @@
 
 Like nginx's `access_log ... buffer= flush=`: a request only appends its fields to a
 buffer; the buffer is formatted when it is large or a moment old, and written to standard
-output in one go. Into a regular file, as nginx does, the loop writes it itself: one write
-of a whole batch costs less than handing it to a thread (every hand-off of the interpreter
-lock between two busy threads costs more than the write), the kernel keeps each write whole
-in the file, and a write to the page cache does not wait for a reader. Into anything else
-(a pipe, a terminal, a socket) a writer thread does, so a slow log reader can never stall
-the event loop; it cuts batches at line ends into writes of at most PIPE_BUF bytes, which
-the kernel keeps whole, so the lines of several workers sharing one pipe never interleave
-mid-line.
+output in one go, by the event loop itself where that cannot stall it: one write of a
+whole batch costs less than handing it to a thread (every hand-off of the interpreter lock
+between two busy threads costs more than the write).
+- Into a regular file, as nginx does: the kernel keeps each write whole in the file, and a
+  write to the page cache does not wait for a reader.
+- Into a pipe (a container's stdout): through a non-blocking descriptor of the loop's own
+  on the same pipe, in writes of whole lines of at most PIPE_BUF bytes, which the kernel
+  keeps whole, so the lines of several workers sharing one pipe never interleave mid-line.
+  A write that would wait for a slow reader goes, with everything after it, to a writer
+  thread that waits on the original, blocking descriptor; the loop writes again once the
+  thread has caught up, so lines stay in order.
+- Into anything else (a terminal, a socket): the writer thread, in the same pieces.
 """
 
 from __future__ import annotations
@@ -37,6 +41,11 @@ class AccessLog:
         self._queue: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._to_file = _is_regular_file(fd)
+        self._pipe: int | None = None  # opened at the first write: many logs never write
+        self._looked_for_pipe = self._to_file
+        # Batches handed to the thread, and those it wrote: each count has one writer.
+        self._handed = 0
+        self._written = 0
 
     def record(
         self,
@@ -58,7 +67,7 @@ class AccessLog:
             self._timer = asyncio.get_running_loop().call_later(FLUSH_AFTER, self.flush)
 
     def flush(self) -> None:
-        """Format what is buffered and hand it to the writer thread."""
+        """Format what is buffered and write it, or hand it to the writer thread."""
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
@@ -73,9 +82,17 @@ class AccessLog:
         if self._to_file:
             _write_all(self._fd, data)
             return
+        if not self._looked_for_pipe:
+            self._looked_for_pipe = True
+            self._pipe = _nonblocking_twin(self._fd)
+        if self._pipe is not None and self._written == self._handed:
+            data = _write_without_waiting(self._pipe, data)
+            if not data:
+                return
         if self._thread is None:
             self._thread = threading.Thread(target=self._write, name="access-log", daemon=True)
             self._thread.start()
+        self._handed += 1
         self._queue.put(data)
 
     def close(self) -> None:
@@ -85,6 +102,9 @@ class AccessLog:
             self._queue.put(None)
             self._thread.join(10)
             self._thread = None
+        if self._pipe is not None:
+            os.close(self._pipe)
+            self._pipe = None
 
     def _write(self) -> None:
         while (data := self._queue.get()) is not None:
@@ -93,6 +113,7 @@ class AccessLog:
                     os.write(self._fd, piece)
                 except OSError:
                     break  # a closed log must not take the server down
+            self._written += 1
 
 
 def _is_regular_file(fd: int) -> bool:
@@ -100,6 +121,36 @@ def _is_regular_file(fd: int) -> bool:
         return stat.S_ISREG(os.fstat(fd).st_mode)
     except OSError:
         return False
+
+
+def _nonblocking_twin(fd: int) -> int | None:
+    """A non-blocking descriptor of our own on the pipe `fd` writes to, or None.
+
+    Opened anew, not duplicated: O_NONBLOCK belongs to an open file description, and the
+    one behind `fd` is shared with the other workers and whatever else writes to it.
+    """
+    try:
+        if not stat.S_ISFIFO(os.fstat(fd).st_mode):
+            return None
+        return os.open(f"/proc/self/fd/{fd}", os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return None
+
+
+def _write_without_waiting(fd: int, data: bytes) -> bytes:
+    """Write whole pieces while the pipe has room; what is left (b"" when nothing)."""
+    done = 0
+    for piece in _pieces(data):
+        try:
+            written = os.write(fd, piece)
+        except BlockingIOError:
+            break
+        except OSError:
+            return b""  # a closed log must not take the server down
+        done += written
+        if written < len(piece):  # only a line longer than PIPE_BUF is ever cut
+            break
+    return data[done:]
 
 
 def _write_all(fd: int, data: bytes) -> None:

@@ -1,6 +1,9 @@
 import asyncio
+import fcntl
 import json
 import os
+import socket
+import threading
 
 from proxy.web.access_log import PIPE_BUF, AccessLog, _pieces
 
@@ -54,9 +57,76 @@ async def test_into_a_regular_file_the_loop_writes_a_batch_itself(tmp_path):
         os.close(fd)
 
 
-async def test_into_a_pipe_a_thread_writes_whole_lines(tmp_path):
+async def test_into_a_pipe_with_room_the_loop_writes_whole_lines_itself():
     read_end, write_end = os.pipe()
     log = AccessLog(write_end)
+    try:
+        for i in range(200):  # about 30 KB: room in a pipe's 64 KiB
+            log.record("GET", "/" + "x" * (i % 300), 200, i, 0.001, "HIT", "127.0.0.1")
+        log.flush()
+        assert log._thread is None  # written by the time flush returned
+        data = os.read(read_end, 1 << 17)
+        assert [json.loads(line)["bytes"] for line in data.splitlines()] == list(range(200))
+        # Its own descriptor is the non-blocking one: the shared one still blocks.
+        assert os.get_blocking(write_end)
+    finally:
+        log.close()
+        os.close(write_end)
+        os.close(read_end)
+
+
+class HeldLog(AccessLog):
+    """Its writer thread starts writing only once the test lets it."""
+
+    def __init__(self, fd: int) -> None:
+        super().__init__(fd)
+        self.go = threading.Event()
+
+    def _write(self) -> None:
+        self.go.wait()
+        super()._write()
+
+
+def drain(fd: int) -> bytes:
+    os.set_blocking(fd, False)
+    data = b""
+    try:
+        while chunk := os.read(fd, 1 << 16):
+            data += chunk
+    except BlockingIOError:
+        pass
+    os.set_blocking(fd, True)
+    return data
+
+
+async def test_a_full_pipe_hands_the_rest_to_a_thread_and_the_lines_stay_in_order():
+    read_end, write_end = os.pipe()
+    fcntl.fcntl(write_end, fcntl.F_SETPIPE_SZ, PIPE_BUF)
+    log = HeldLog(write_end)
+    try:
+        for i in range(100):  # more than the pipe holds: the rest waits in the thread
+            log.record("GET", "/" + "x" * 100, 200, i, 0.001, "HIT", "127.0.0.1")
+        log.flush()
+        assert log._thread is not None
+        data = drain(read_end)  # the pipe has room again, the thread still holds its part
+        for i in range(100, 120):
+            log.record("GET", "/" + "x" * 100, 200, i, 0.001, "HIT", "127.0.0.1")
+        log.flush()  # must not jump the queue
+        data += drain(read_end)
+        log.go.set()
+        while data.count(b"\n") < 120:
+            data += await asyncio.to_thread(os.read, read_end, 1 << 16)
+        assert [json.loads(line)["bytes"] for line in data.splitlines()] == list(range(120))
+    finally:
+        log.go.set()
+        log.close()
+        os.close(write_end)
+        os.close(read_end)
+
+
+async def test_into_a_socket_a_thread_writes_whole_lines():
+    ours, theirs = socket.socketpair()
+    log = AccessLog(ours.fileno())
     try:
         for i in range(2000):
             log.record("GET", "/" + "x" * (i % 300), 200, i, 0.001, "HIT", "127.0.0.1")
@@ -64,9 +134,9 @@ async def test_into_a_pipe_a_thread_writes_whole_lines(tmp_path):
         assert log._thread is not None and log._thread.is_alive()
         data = b""
         while data.count(b"\n") < 2000:
-            data += await asyncio.to_thread(os.read, read_end, 1 << 16)
+            data += await asyncio.to_thread(theirs.recv, 1 << 16)
         assert [json.loads(line)["bytes"] for line in data.splitlines()] == list(range(2000))
     finally:
         log.close()
-        os.close(write_end)
-        os.close(read_end)
+        ours.close()
+        theirs.close()
