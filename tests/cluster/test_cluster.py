@@ -214,12 +214,18 @@ async def scenario(cluster: Cluster) -> None:
         assert {o: served[o] for o in stays} == {o: {owner[o]} for o in stays}
         assert cached([a for a in after_kill if origin_of(a) in stays])
         assert all(victim not in served[o] for o in moved)
-        # Only the moved objects are read again, each once, by the node that took it over.
+        # Once HAProxy has it out of the ring, each moved object has one new node.
+        new_owner = owners(check(cluster, after_kill))
+        # A request held at the kill is redispatched by HAProxy, sometimes before the node is
+        # out of its ring: it then skips the dead node walking the ring forward, while the
+        # lookup after takes the nearest point either way, which can be the other neighbour
+        # (1 run in 5 or so here). Such an object is read once more, by that neighbour.
+        assert all(new_owner[o] in served[o] and len(served[o]) <= 2 for o in moved)
+        # Only the moved objects are read again, once by each node that served one.
         after = await asyncio.to_thread(cluster.reads, survivors)
         new_reads = {name: after[name] - reads[name] for name in survivors}
         takers = Counter(node for origin in moved for node in served[origin])
         assert new_reads == {name: takers[name] for name in survivors}
-        assert sum(new_reads.values()) == len(moved)
 
         # The node comes back on its port and its cache folder: its objects go back to it,
         # served from the caches it kept, and nobody reads anything.
