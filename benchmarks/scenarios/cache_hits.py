@@ -327,7 +327,7 @@ def _lag_on_a_core_of_its_own(
         out["bare aiohttp, on a core of its own"] = _bare_lag_counts(bounds_text, began)
     gaps, steal = _machine_gaps(duration, 1)
     name = "the machine: a spin loop alone on CPU 1, no load"
-    out[name] = [(b, sum(gap <= b for gap in gaps)) for b in sorted(_lag_buckets(bounds_text))]
+    out[name] = _bucketed(gaps, bounds_text)
     note = (
         f"*{name}* (`benchmarks/hiccup.py`): the longest gap between two clock readings of a "
         "process that never waits, per 0.25 s, in the same buckets: the floor under any "
@@ -388,10 +388,12 @@ def _bare_lag_counts(bounds_text: str, since: float) -> list[tuple[float, float]
             at, late = (float(x) for x in line.split())
             if at >= since:
                 samples.append(late)
-    return [
-        (bound, sum(late <= bound for late in samples))
-        for bound in sorted(_lag_buckets(bounds_text))
-    ]
+    return _bucketed(samples, bounds_text)
+
+
+def _bucketed(samples: list[float], bounds_text: str) -> list[tuple[float, float]]:
+    """Seconds-late samples as cumulative counts in the proxy histogram's buckets."""
+    return [(b, sum(x <= b for x in samples)) for b in sorted(_lag_buckets(bounds_text))]
 
 
 def _sum_counts(

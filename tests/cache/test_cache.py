@@ -66,20 +66,16 @@ async def test_memory_hits_share_one_entry_of_their_status(tmp_path):
     cache = Cache(settings(tmp_path / "c"), memory_size=1 << 20)
     await cache.start()
     try:
-        await _share_one_entry(cache)
+        await consume(await cache.get("k", "b/k", bytes_maker(b"one")))
+        await cache.get("k", "b/k", bytes_maker(b"unused"))  # read from the index, remembered
+        first = await cache.get("k", "b/k", bytes_maker(b"unused"))
+        second = await cache.get("k", "b/k", bytes_maker(b"unused"))
+        assert first is second and first.status == "HIT" and first.body == b"one"
+        made = await cache.lookup("k", found_status="MISS")
+        assert made is not first and made.status == "MISS" and made.body == b"one"
+        assert first.status == "HIT"  # frozen: handing out another status changed nothing
     finally:
         await cache.close()
-
-
-async def _share_one_entry(cache):
-    await consume(await cache.get("k", "b/k", bytes_maker(b"one")))
-    await cache.get("k", "b/k", bytes_maker(b"unused"))  # read from the index, remembered
-    first = await cache.get("k", "b/k", bytes_maker(b"unused"))
-    second = await cache.get("k", "b/k", bytes_maker(b"unused"))
-    assert first is second and first.status == "HIT" and first.body == b"one"
-    made = await cache.lookup("k", found_status="MISS")
-    assert made is not first and made.status == "MISS" and made.body == b"one"
-    assert first.status == "HIT"  # frozen: handing out another status changed nothing
 
 
 async def test_fifty_concurrent_misses_make_one_read(cache):
