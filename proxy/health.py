@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from proxy import metrics
+from proxy import internals, metrics
 from proxy.cache.caches import Caches
 from proxy.settings import StorageSettings
 from proxy.storage import Storage
@@ -104,5 +104,8 @@ class Health:
             "caches": {cache.name: caches.get(cache.name, "ok") for cache in self.caches},
             **extra,
         }
+        fallbacks = internals.fallbacks()
+        if fallbacks:  # a warning, not a problem: the public paths serve the same answers
+            checks["fallbacks"] = fallbacks
         healthy = not storage and not caches and all(v == "ok" for v in extra.values())
         return Report(healthy, checks)

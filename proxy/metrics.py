@@ -69,6 +69,14 @@ HTTP_CONNECTIONS_SHED = Counter(
     ["reason"],
 )
 
+INTERNAL_FALLBACKS = Gauge(
+    "proxy_internal_fallbacks",
+    "1 when a fast path runs on its dependency's public path, a private internal it reaches "
+    "into being missing (see proxy/internals.py); 0 when the fast path is on",
+    ["internal"],
+    multiprocess_mode="livemax",
+)
+
 ACCESS_REFUSALS = Counter(
     "proxy_access_refusals_total",
     "Requests the access rule turned away, by reason (none read a cache or the store)",
