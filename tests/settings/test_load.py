@@ -464,3 +464,59 @@ def test_bad_access_settings_stop_the_start_naming_each(tmp_path):
     ]  # fmt: skip
     text = "\n".join(err.value.problems)
     assert "too-short" not in text and "not-hex" not in text  # secrets are never printed
+
+
+def test_bad_values_and_rules_across_values_are_all_said_at_once(tmp_path):
+    problems = problems_of(
+        {
+            "STORAGE_PROVIDER": "azure",
+            "CACHE_STORAGE_SIZE": "huge",
+            "SIGNATURE_KEY": "aa,bb",
+            "SIGNATURE_SALT": "cc",
+            "HTTP_MAX_CONNECTIONS": "lots",
+        },
+        tmp_path,
+    )
+    assert [line.split("=")[0].split()[0] for line in problems] == [
+        "CACHE_STORAGE_SIZE",
+        "HTTP_MAX_CONNECTIONS",
+        "STORAGE_BUCKETS",
+        "STORAGE_ENDPOINT",
+        "STORAGE_ACCESS_KEY",
+        "STORAGE_SECRET_KEY",
+        "SIGNATURE_KEY",
+    ]
+
+
+def test_a_bad_key_list_is_said_once_not_also_as_unpaired(tmp_path):
+    (line,) = problems_of({"SIGNATURE_KEY": "zz,bb", "SIGNATURE_SALT": "cc"}, tmp_path)
+    assert line.startswith("SIGNATURE_KEY='****' is invalid")  # a secret, masked
+
+
+@pytest.mark.parametrize(
+    ("name", "bad"),
+    [("HTTP_MAX_CONNECTIONS", "lots"), ("STORAGE_PROVIDER", "ftp"), ("CACHE_PREVIEWS_SIZE", "1")],
+)
+def test_a_bad_value_reads_as_its_catalog_default(name, bad):
+    from proxy.settings.catalog import BY_NAME
+    from proxy.settings.load import _Reader
+
+    r = _Reader({name: bad})
+    assert r(name) == BY_NAME[name].kind.parse(BY_NAME[name].default)
+    assert r.failed == {name} and len(r.problems) == 1
+
+
+def test_the_loader_passes_no_fallback_of_its_own():
+    """A second argument to the reader would be a default beside the catalog's."""
+    import ast
+
+    from proxy.settings import load
+
+    tree = ast.parse(Path(load.__file__).read_text(encoding="utf-8"))
+    calls = [
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "r"
+    ]
+    assert len(calls) > 50
+    assert [ast.unparse(c) for c in calls if len(c.args) != 1 or c.keywords] == []
