@@ -117,11 +117,11 @@ STORAGE_ERROR_KINDS = (
     "range",
     "error",
 )
-ROUTES = ("original", "preview", "image_converter", "health", "metrics")
+ROUTES = ("original", "preview", "info", "image_converter", "health", "metrics")
 # A preview is in one of the output formats, or "source" when the original went out unchanged.
 RENDER_FORMATS = (*CONTENT_TYPES, "source")
 CONVERSION_KINDS = ("convert", "videoframe")
-JOB_KINDS = ("preview", *CONVERSION_KINDS)
+JOB_KINDS = ("preview", "info", *CONVERSION_KINDS)
 SHED_REASONS = ("idle_evicted", "refused")
 JOB_OUTCOMES = ("ok", "refused", "timeout", "memory", "crash", "cancelled")
 

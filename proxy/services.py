@@ -13,6 +13,7 @@ from proxy import metrics
 from proxy.cache.caches import Caches
 from proxy.converter.feature import ImageConverter
 from proxy.health import Health
+from proxy.info.feature import Info
 from proxy.jobs.pool import JobPool
 from proxy.limits import SourceLimits
 from proxy.originals import Originals
@@ -32,6 +33,7 @@ class Services:
     originals: Originals
     converter: ImageConverter
     previews: Previews
+    info: Info
     health: Health
 
     async def start(self) -> None:
@@ -72,5 +74,15 @@ def build_services(settings: Settings, storage: Storage | None = None) -> Servic
     previews = Previews(
         previews_cfg, caches.previews, sources, pool, limits, timeout=settings.request_timeout
     )
+    info = Info(
+        previews_cfg,
+        caches.previews,
+        sources,
+        originals,
+        storage,
+        pool,
+        limits,
+        timeout=settings.request_timeout,
+    )
     health = Health(storage, caches, {"render": pool.problem}, node=settings.node_name)
-    return Services(settings, storage, caches, pool, originals, converter, previews, health)
+    return Services(settings, storage, caches, pool, originals, converter, previews, info, health)

@@ -21,7 +21,7 @@ LAYERS = {
     # The web layer is handed what the composition root builds, so it knows its type.
     "root": ("proxy.services",),
     "features": (
-        "proxy.previews", "proxy.converter", "proxy.originals", "proxy.sources", "proxy.health",
+        "proxy.previews", "proxy.converter", "proxy.info", "proxy.originals", "proxy.sources", "proxy.health",
     ),
     "jobs": ("proxy.jobs",),
     "cache": ("proxy.cache",),

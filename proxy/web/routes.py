@@ -3,6 +3,7 @@
 GET|HEAD /<bucket>/<key>         originals
 GET /previews/...                previews (imgproxy URLs)
 GET /image-converter/...         conversions and video frames
+GET /info/...                    image metadata as JSON (imgproxy's /info)
 GET /health, GET /metrics        for operators
 """
 
@@ -29,6 +30,7 @@ from proxy.web.tally import RequestTally
 
 PREVIEWS = "/previews/"
 CONVERTER = "/image-converter/"
+INFO = "/info/"
 
 
 def split_object_path(raw_path: str) -> tuple[str, str]:
@@ -69,6 +71,7 @@ class Routes:
         router.add_get("/metrics", wrap("metrics", self.metrics), allow_head=False)
         router.add_get(CONVERTER + "{tail:.*}", wrap("image_converter", self.convert))
         router.add_get(PREVIEWS + "{tail:.*}", wrap("preview", self.preview))
+        router.add_get(INFO + "{tail:.*}", wrap("info", self.info))
         original = wrap("original", self.original)
         router.add_route("GET", "/{tail:.*}", original)
         router.add_route("HEAD", "/{tail:.*}", original)
@@ -108,6 +111,12 @@ class Routes:
             attachment = wanted.options.return_attachment
             headers["Content-Disposition"] = content_disposition(name, attachment=attachment)
         return await self._send(request, result, headers)
+
+    async def info(self, request: web.Request) -> web.StreamResponse:
+        info = self.services.info
+        url = request.rel_url
+        wanted = info.resolve(url.raw_path[len(INFO) :], url.raw_query_string)
+        return await self._send(request, await info.get(wanted))
 
     async def convert(self, request: web.Request) -> web.StreamResponse:
         converter = self.services.converter
