@@ -74,7 +74,12 @@ class Previews:
         from a memo: on a cache hit, parsing was most of the work. Only `expires` depends
         on the clock, so it is checked every time.
         """
-        if not (self.settings.auto_webp or self.settings.auto_avif):
+        if not (
+            self.settings.auto_webp
+            or self.settings.auto_avif
+            or self.settings.best_format_by_default
+            or "best" in raw_path
+        ):
             accept = ""  # Accept changes nothing then: don't split the memo by it
         preview = self._resolve_memo(raw_path, raw_query, accept)
         expires = preview.options.expires
@@ -95,7 +100,13 @@ class Previews:
         if url.extension:
             options = replace(options, format=url.extension)
         source = self.sources.parse(url.source, url.query)
-        choice = choose(options.format, accept, self.settings.auto_webp, self.settings.auto_avif)
+        choice = choose(
+            options.format,
+            accept,
+            self.settings.auto_webp,
+            self.settings.auto_avif,
+            self.settings.best_format_by_default,
+        )
         key = cache_key(
             options, source, choice.format, default_quality(choice.format, self.settings)
         )

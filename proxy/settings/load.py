@@ -225,6 +225,10 @@ def _previews(r: _Reader) -> PreviewSettings:
         signature_size=r("SIGNATURE_SIZE", 32),
         converter_timeout=r("CONVERTER_TIMEOUT", 30.0),
         trusted_signatures=frozenset(r("SIGNATURE_TRUSTED", ())),
+        best_format_by_default=r("PREVIEWS_BEST_FORMAT_BY_DEFAULT", False),
+        best_format_complexity_threshold=r("PREVIEWS_BEST_FORMAT_COMPLEXITY_THRESHOLD", 5.5),
+        best_format_max_resolution=r("PREVIEWS_BEST_FORMAT_MAX_RESOLUTION", 0.0),
+        best_format_allow_skips=r("PREVIEWS_BEST_FORMAT_ALLOW_SKIPS", False),
     )
 
 

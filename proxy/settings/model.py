@@ -65,6 +65,10 @@ class PreviewSettings:
     signature_size: int
     converter_timeout: float
     trusted_signatures: frozenset[str] = frozenset()
+    best_format_by_default: bool = False
+    best_format_complexity_threshold: float = 5.5
+    best_format_max_resolution: float = 0.0
+    best_format_allow_skips: bool = False
 
 
 @dataclass(frozen=True)
