@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
+from proxy.access.signature import verify
 from proxy.blob import Blob
 from proxy.cache import Cache, Fill, Meta, Result
 from proxy.converter.rangefile import MIN_BLOCK
@@ -31,7 +32,6 @@ from proxy.jobs.process import RangeFetch
 from proxy.jobs.protocol import Job, RangedSource
 from proxy.limits import SourceLimits
 from proxy.originals import Originals, meta_from_info
-from proxy.previews.signature import verify
 from proxy.previews.source_loader import SourceLoader
 from proxy.previews.url import parse_url
 from proxy.settings import PreviewSettings
@@ -80,7 +80,23 @@ class Info:
         self.pool = pool
         self.limits = limits
         self.timeout = timeout
+        self._parse_memo = functools.lru_cache(maxsize=RESOLVE_MEMO)(parse_url)
         self._resolve_memo = functools.lru_cache(maxsize=RESOLVE_MEMO)(self._resolve)
+        # Caches the URLs whose signature held (a refusal is an exception: never memoised).
+        self._signature_memo = functools.lru_cache(maxsize=RESOLVE_MEMO)(self._check_signature)
+
+    def check_signature(self, raw_path: str, raw_query: str) -> None:
+        """Refuse a URL whose signature does not hold, with previews' keys: the access
+        rule's check for `/info`, run before anything else (`resolve` assumes it passed)."""
+        self._signature_memo(raw_path, raw_query)
+
+    def _check_signature(self, raw_path: str, raw_query: str) -> None:
+        url = self._parse_memo(raw_path, raw_query)
+        if url.signature is None:
+            # /info has no legacy form: a URL without a signature segment has no place.
+            raise BadRequest("an info URL is /info/<signature>/<options>/plain/<source>")
+        size, trusted = self.settings.signature_size, self.settings.trusted_signatures
+        verify(url.signature, url.signed_path, self.settings.signature_pairs, size, trusted)
 
     def resolve(self, raw_path: str, raw_query: str) -> InfoRequest:
         """`raw_path`: the still percent-encoded path after `/info/`. Bad URLs fail here."""
@@ -89,11 +105,9 @@ class Info:
         return request
 
     def _resolve(self, raw_path: str, raw_query: str) -> InfoRequest:
-        url = parse_url(raw_path, raw_query)
+        url = self._parse_memo(raw_path, raw_query)
         if url.signature is None or url.extension is not None:
             raise BadRequest("an info URL is /info/<signature>/<options>/plain/<source>")
-        size, trusted = self.settings.signature_size, self.settings.trusted_signatures
-        verify(url.signature, url.signed_path, self.settings.signature_pairs, size, trusted)
         options = parse_info_options(url.options, self.settings.allow_security_options)
         source = self.sources.parse(url.source, url.query)
         return InfoRequest(options, source, cache_key(options, source))

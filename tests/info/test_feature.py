@@ -12,7 +12,7 @@ import pytest
 import pyvips
 
 from proxy import admin
-from proxy.previews.signature import sign
+from proxy.access.signature import sign
 from tests.conftest import encode_image
 from tests.converter.media import video
 from tests.previews.conftest import png_declaring, with_alpha
