@@ -82,8 +82,8 @@ def encode_best(
     options: Options,
     quality: dict[str, int],
 ) -> tuple[bytes, str]:
-    """The smallest encoding among the candidates, and its format."""
-    image = image.copy_memory()  # the pixels are computed once, encoded several times
+    """The smallest encoding among the candidates, and its format. `image` is in memory
+    (render copies it there): each candidate reads it again."""
     best: tuple[bytes, str] | None = None
     for candidate in found:
         if candidate.lossless:

@@ -121,3 +121,15 @@ def default_quality(requested: str, settings: PreviewSettings) -> str:
         formats = (*formats, "jpeg")
     qualities = (settings.format_quality.get(f, settings.quality) for f in formats)
     return ",".join(str(q) for q in qualities)
+
+
+def best_tuning(requested: str, settings: PreviewSettings) -> str:
+    """The PREVIEWS_BEST_FORMAT_* values a `best` render chooses by, for the cache key
+    ("" for any other): changing them makes new previews."""
+    if not is_best(requested):
+        return ""
+    threshold, pixels = (
+        settings.best_format_complexity_threshold,
+        settings.best_format_max_resolution,
+    )
+    return f"best{threshold:g}:{pixels:g}:{int(settings.best_format_allow_skips)}"

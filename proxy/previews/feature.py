@@ -21,7 +21,7 @@ from proxy.formats import CONTENT_TYPES
 from proxy.jobs.pool import JobPool
 from proxy.jobs.protocol import Job
 from proxy.limits import SourceLimits
-from proxy.previews.config import default_quality, render_settings, rules
+from proxy.previews.config import best_tuning, default_quality, render_settings, rules
 from proxy.previews.formats import Choice, choose
 from proxy.previews.job import PreviewArgs
 from proxy.previews.options import Options
@@ -44,9 +44,13 @@ class Preview:
     key: str
 
 
-def cache_key(options: Options, source: SourceRef, fmt: str, default_quality: str) -> str:
-    # The default quality is part of the key: changing PREVIEWS_QUALITY makes new previews.
-    return f"{options.canonical()}|{source.canonical()}|{fmt}|dq{default_quality}"
+def cache_key(
+    options: Options, source: SourceRef, fmt: str, default_quality: str, tuning: str = ""
+) -> str:
+    # The default quality is part of the key: changing PREVIEWS_QUALITY makes new previews;
+    # so is `tuning`, the settings a `best` render chooses by.
+    key = f"{options.canonical()}|{source.canonical()}|{fmt}|dq{default_quality}"
+    return f"{key}|{tuning}" if tuning else key
 
 
 class Previews:
@@ -121,7 +125,11 @@ class Previews:
             self.settings.best_format_by_default,
         )
         key = cache_key(
-            options, source, choice.format, default_quality(choice.format, self.settings)
+            options,
+            source,
+            choice.format,
+            default_quality(choice.format, self.settings),
+            best_tuning(choice.format, self.settings),
         )
         return Preview(options, source, choice, key)
 

@@ -133,6 +133,8 @@ def _render(source: Blob, options: Options, requested: str, settings: RenderSett
         frames = 1
     if best:
         allowed = allowed_by(requested)
+        # Measured, then encoded once per candidate: decoded once, into memory.
+        result = result.copy_memory()
         found = candidates(result, allowed, animated, settings.best)
         qualities = {
             c.format: options.quality_for(c.format, settings.format_quality, settings.quality)
@@ -154,6 +156,10 @@ def _chain(
     result = _watermark(result, ctx, ctx.options, settings, frames)
     first = ctx
     for options in ctx.options.pipelines:
+        # The last pipeline's result in memory: a decode that runs top to bottom once cannot
+        # serve this one's steps that read it twice (trim, smart crop, rotation). It is
+        # a result, so it is bounded by PREVIEWS_MAX_RESULT_DIMENSION.
+        result = result.copy_memory()
         # A fresh context: what the first pipeline planned from the header is not this one's.
         stage = Context(options, ctx.format, deep=ctx.deep)
         result, stage = process(result, stage)
