@@ -15,6 +15,7 @@ from proxy import admin
 from proxy.access.signature import sign
 from tests.conftest import encode_image
 from tests.converter.media import video
+from tests.jobs.helpers import CRASH, EAT, SPIN
 from tests.previews.conftest import png_declaring, with_alpha
 
 KEY, SALT = "736563726574", "68656c6c6f"
@@ -231,6 +232,28 @@ async def test_bad_input_gets_a_clear_status_and_nothing_is_cached(
         assert (got, reason in str(text)) == (status, True), (url, got, text)
     stats = {row["cache"]: row for row in admin.cache_stats(settings)}
     assert stats["previews"]["entries"] == 0  # nothing half-computed was kept
+
+
+async def test_a_job_that_crashes_runs_over_or_eats_memory_costs_one_request_and_caches_nothing(
+    make_client, make_settings, put_file, data_path
+):
+    """The test-only hostile sources (PROXY_JOB_TEST_HOOKS): the render process dies or is
+    killed; the answer says so, nothing is kept, and the next job runs."""
+    settings = make_settings(
+        REQUEST_TIMEOUT="2s", PREVIEWS_CONCURRENCY="1", PREVIEWS_MEMORY_LIMIT="128m"
+    )
+    put_file("crash.jpg", CRASH)
+    put_file("spin.jpg", SPIN)
+    put_file("eat.jpg", EAT)
+    put_file("photo.jpg", encode_image(64, 48))
+    client = await make_client(settings)
+    for name, status in (("crash", 422), ("spin", 504), ("eat", 422)):
+        got, text, _ = await info(client, f"/info/_/avg:1/plain/abc-public/{name}.jpg")
+        assert got == status, (name, text)
+    stats = {row["cache"]: row for row in admin.cache_stats(settings)}
+    assert stats["previews"]["entries"] == 0
+    status, body, _ = await info(client, "/info/_/avg:1/plain/abc-public/photo.jpg")
+    assert status == 200 and set(body["average"]) == {"R", "G", "B", "A"}
 
 
 async def test_size_and_format_of_a_file_that_is_no_image(make_client, make_settings, put_file):
