@@ -14,6 +14,7 @@ from proxy.access import AccessRule
 from proxy.cache.caches import Caches
 from proxy.converter.feature import ImageConverter
 from proxy.health import Health
+from proxy.invalidation import Invalidation
 from proxy.jobs.pool import JobPool
 from proxy.limits import SourceLimits
 from proxy.originals import Originals
@@ -35,6 +36,7 @@ class Services:
     previews: Previews
     health: Health
     access: AccessRule
+    invalidation: Invalidation
 
     async def start(self) -> None:
         await self.storage.start()
@@ -69,6 +71,7 @@ def build_services(settings: Settings, storage: Storage | None = None) -> Servic
         previews_cfg.max_src_resolution, previews_cfg.max_src_file_size
     )
     originals = Originals(storage, caches.storage, range_fill_size=settings.range_fill_size)
+    caches.versions.attach(originals.store_version, caches.drop_origin)
     converter = ImageConverter(
         originals, storage, caches.image_converter, pool, limits, previews_cfg.converter_timeout
     )
@@ -83,4 +86,8 @@ def build_services(settings: Settings, storage: Storage | None = None) -> Servic
         previews_cfg.signature_size,
         previews_cfg.trusted_signatures,
     )
-    return Services(settings, storage, caches, pool, originals, converter, previews, health, access)
+    invalidation = Invalidation(caches, originals)
+    return Services(
+        settings, storage, caches, pool, originals, converter, previews, health, access,
+        invalidation,
+    )  # fmt: skip

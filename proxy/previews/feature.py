@@ -134,5 +134,8 @@ class Previews:
         metrics.RENDERS.labels(result.format or "source").inc()
         content_type = CONTENT_TYPES.get(result.format or "", loaded.meta.content_type)
         etag = hashlib.sha256(f"{preview.key}\n{loaded.meta.etag}".encode()).hexdigest()[:32]
-        meta = Meta(content_type, etag, loaded.meta.last_modified, result.size)
+        # The original's version it was made from (through a conversion, the conversion's).
+        source_etag = loaded.meta.extra.get("source_etag", loaded.meta.etag)
+        extra = {"source_etag": source_etag}
+        meta = Meta(content_type, etag, loaded.meta.last_modified, result.size, extra)
         return Fill(meta, body=result.body, file=result.file)
