@@ -218,12 +218,16 @@ class Cache:
         """Judge an entry against its original's version in the store: None when it is
         outdated (and now dropped); else the status to serve it under ("": as found)."""
         assert self.versions is not None
-        verdict = await self.versions.judge(row.source, version, row.stored)
-        if verdict is Verdict.DUE and not expired:
-            if self.versions.wait:
-                verdict = await self.versions.settle(row.source, version, row.stored)
-            else:
-                self.versions.schedule(row.source, version)
+        try:
+            verdict = await self.versions.judge(row.source, version, row.stored)
+            if verdict is Verdict.DUE and not expired:
+                if self.versions.wait:
+                    verdict = await self.versions.settle(row.source, version, row.stored)
+                else:
+                    self.versions.schedule(row.source, version)
+        except sqlite3.Error as exc:  # what is known of versions is lost: serve what is here
+            log.warning("cache %s: versions unavailable, serving %s: %s", self.name, row.key, exc)
+            return ""
         if verdict is Verdict.OUTDATED:
             self.memory.discard(row.key)
             with contextlib.suppress(CacheUnavailable):

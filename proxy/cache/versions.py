@@ -147,25 +147,36 @@ class SourcesTable:
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction; a damaged file is replaced by a new one and tried again."""
         with self._lock:
-            try:
-                db = self._connect()
-                db.execute("BEGIN IMMEDIATE")
+            for attempt in (1, 2):
                 try:
-                    yield db
-                except BaseException:
-                    db.execute("ROLLBACK")
-                    raise
-                db.execute("COMMIT")
+                    db = self._connect()
+                    db.execute("BEGIN IMMEDIATE")
+                    break
+                except sqlite3.DatabaseError as exc:
+                    if attempt == 2 or not _damaged(exc):
+                        raise
+                    self._start_again(exc)
+            try:
+                yield db
             except sqlite3.DatabaseError as exc:
-                if getattr(exc, "sqlite_errorname", "") not in ("SQLITE_CORRUPT", "SQLITE_NOTADB"):
-                    raise
-                # Only a memo of the store: start again, and check each original once more.
-                log.error("versions table %s is damaged (%s): starting a new one", self.path, exc)
-                self._close()
-                for suffix in ("", "-wal", "-shm"):
-                    Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+                with contextlib.suppress(sqlite3.Error):
+                    db.execute("ROLLBACK")
+                if _damaged(exc):
+                    self._start_again(exc)
                 raise
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+
+    def _start_again(self, exc: sqlite3.Error) -> None:
+        # Only a memo of the store: a new one costs each original one more check.
+        log.error("versions table %s is damaged (%s): starting a new one", self.path, exc)
+        self._close()
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{self.path}{suffix}").unlink(missing_ok=True)
 
     def get(self, origin: str) -> Known | None:
         with self._transaction() as db:
@@ -250,6 +261,11 @@ class SourcesTable:
         return known
 
 
+def _damaged(exc: sqlite3.Error) -> bool:
+    name = getattr(exc, "sqlite_errorname", "")
+    return name in ("SQLITE_CORRUPT", "SQLITE_NOTADB") or type(exc) is sqlite3.DatabaseError
+
+
 def _known(db: sqlite3.Connection, origin: str) -> Known | None:
     row = db.execute(
         "SELECT etag, checked, changed, failed FROM sources WHERE origin = ?", (origin,)
@@ -316,7 +332,10 @@ class Versions:
         return self._verdict(known, version, stored)
 
     def _verdict(self, known: Known, version: str | None, stored: float) -> Verdict:
-        if known.changed > stored or (known.etag is not None and version != known.etag):
+        if known.etag is not None:
+            if version != known.etag:
+                return Verdict.OUTDATED
+        elif known.changed > stored:  # changed to a version not known yet: older is outdated
             return Verdict.OUTDATED
         if self.interval and self.clock() - known.checked >= self.interval:
             return Verdict.DUE
@@ -355,10 +374,26 @@ class Versions:
             await asyncio.sleep(WAIT_POLL)
         return self._verdict(self._memo.get(origin, NEVER_SEEN), version, stored)
 
+    async def settled(self) -> None:
+        """Until every check this process started has ended (the tests, a clean stop)."""
+        while self._checks:
+            await asyncio.gather(*self._checks.values(), return_exceptions=True)
+
     # -- asking the store -------------------------------------------------------------------
 
     async def _check(self, origin: str, version: str | None) -> bool:
         """One conditional check; False when another worker holds it."""
+        try:
+            return await self._check_once(origin, version)
+        except sqlite3.Error as exc:  # the table failing costs freshness, never an answer
+            log.warning("revalidating %s: versions table unavailable: %s", origin, exc)
+            self._remember(
+                origin,
+                replace(self._memo.get(origin, NEVER_SEEN), retry=self.clock() + FAILED_RETRY),
+            )
+            return True
+
+    async def _check_once(self, origin: str, version: str | None) -> bool:
         assert self._checker is not None and self._dropper is not None
         now = self.clock()
         won, known = await asyncio.to_thread(self.table.claim, origin, now, now - self.interval)
