@@ -21,9 +21,7 @@ async def test_health_is_ok_when_it_can_serve(client):
     assert report["caches"] == {"storage": "ok", "previews": "ok", "image_converter": "ok"}
 
 
-async def test_health_stays_200_when_the_store_is_gone_and_its_own_path_says_503(
-    client, data_path
-):
+async def test_health_stays_200_when_the_store_is_gone_and_its_own_path_says_503(client, data_path):
     shutil.rmtree(data_path / "storage" / "abc-private")
     response = await client.get("/health")
     assert response.status == 200  # the node still serves what it holds: keep it balanced
