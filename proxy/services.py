@@ -15,6 +15,7 @@ from proxy.cache.caches import Caches
 from proxy.converter.feature import ImageConverter
 from proxy.health import Health
 from proxy.info.feature import Info
+from proxy.invalidation import Invalidation
 from proxy.jobs.pool import JobPool
 from proxy.limits import SourceLimits
 from proxy.originals import Originals
@@ -37,6 +38,7 @@ class Services:
     info: Info
     health: Health
     access: AccessRule
+    invalidation: Invalidation
 
     async def start(self) -> None:
         await self.storage.start()
@@ -71,6 +73,7 @@ def build_services(settings: Settings, storage: Storage | None = None) -> Servic
         previews_cfg.max_src_resolution, previews_cfg.max_src_file_size
     )
     originals = Originals(storage, caches.storage, range_fill_size=settings.range_fill_size)
+    caches.versions.attach(originals.store_version, caches.drop_origin)
     converter = ImageConverter(
         originals, storage, caches.image_converter, pool, limits, previews_cfg.converter_timeout
     )
@@ -95,6 +98,8 @@ def build_services(settings: Settings, storage: Storage | None = None) -> Servic
         previews_cfg.signature_size,
         previews_cfg.trusted_signatures,
     )
+    invalidation = Invalidation(caches, originals)
     return Services(
-        settings, storage, caches, pool, originals, converter, previews, info, health, access
-    )
+        settings, storage, caches, pool, originals, converter, previews, info, health, access,
+        invalidation,
+    )  # fmt: skip

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from proxy.access.signature import verify
 from proxy.blob import Blob
 from proxy.cache import Cache, Fill, Meta, Result
+from proxy.cache.versions import made_from
 from proxy.converter.rangefile import MIN_BLOCK
 from proxy.converter.video import VIDEO_CONTAINERS
 from proxy.errors import BadRequest, RangeNotSatisfiable
@@ -131,8 +132,10 @@ class Info:
                 output.unlink(missing_ok=True)  # an answer is small: it comes in the message
         assert result.body is not None
         etag = hashlib.sha256(f"{request.key}\n{meta.etag}".encode()).hexdigest()[:32]
+        extra = made_from(meta)  # so a new version of the original drops it
         return Fill(
-            Meta(CONTENT_TYPE, etag, meta.last_modified, len(result.body)), body=result.body
+            Meta(CONTENT_TYPE, etag, meta.last_modified, len(result.body), extra),
+            body=result.body,
         )
 
     @asynccontextmanager
@@ -163,6 +166,9 @@ class Info:
         except RangeNotSatisfiable:
             return None  # an empty object: nothing to range over
         meta = meta_from_info(info)
+        versions = self.cache.versions
+        if versions is not None:  # what this read saw is the store's version now
+            await versions.learned(ref.origin, meta.etag)
         self.limits.check_file_size(meta.size)
         detected = sniff(head)
         if (detected.format or detected.kind) not in HEADER_FIRST:

@@ -16,6 +16,7 @@ from proxy import metrics
 from proxy.access.refusals import NoSignature
 from proxy.access.signature import verify
 from proxy.cache import Cache, Fill, Meta, Result
+from proxy.cache.versions import made_from
 from proxy.errors import NotFound
 from proxy.formats import CONTENT_TYPES
 from proxy.jobs.pool import JobPool
@@ -153,5 +154,6 @@ class Previews:
         metrics.RENDERS.labels(result.format or "source").inc()
         content_type = CONTENT_TYPES.get(result.format or "", loaded.meta.content_type)
         etag = hashlib.sha256(f"{preview.key}\n{loaded.meta.etag}".encode()).hexdigest()[:32]
-        meta = Meta(content_type, etag, loaded.meta.last_modified, result.size)
+        extra = made_from(loaded.meta)
+        meta = Meta(content_type, etag, loaded.meta.last_modified, result.size, extra)
         return Fill(meta, body=result.body, file=result.file)

@@ -126,6 +126,21 @@ SETTINGS: tuple[Setting, ...] = (
         "(0 turns it off)",
     ),
     Setting(
+        "CACHE_STORAGE_REVALIDATE",
+        "10m",
+        k.duration_or_off("1s", "30d"),
+        "after this long since the store last confirmed an original, its next request (or "
+        "one for a preview or conversion of it) is served at once and starts one HEAD to the "
+        "store: unchanged moves the check time, changed or deleted drops the original and "
+        "everything made from it",
+    ),
+    Setting(
+        "CACHE_STORAGE_REVALIDATE_WAIT",
+        "off",
+        k.FLAG,
+        "strict mode: a request for an original due for its check waits for the check",
+    ),
+    Setting(
         "CACHE_STALE_GRACE",
         "1d",
         k.duration("0s", "10y"),
@@ -318,6 +333,14 @@ SETTINGS: tuple[Setting, ...] = (
         "",
         k.TOKEN,
         "every request but /health and /metrics must carry `Authorization: Bearer` with it",
+        secret=True,
+    ),
+    Setting(
+        "ADMIN_TOKEN",
+        "",
+        k.TOKEN,
+        "enables the admin API (`/admin/purge`, `/admin/events`), which needs "
+        "`Authorization: Bearer` with it",
         secret=True,
     ),
     Setting(

@@ -118,6 +118,9 @@ def parse_settings(env: Mapping[str, str], env_file: Path | None = None) -> Sett
         previews=previews,
         access=_access(r),
         node_name=r("NODE_NAME", "") or host_name(),
+        revalidate=r("CACHE_STORAGE_REVALIDATE", 0.0),
+        revalidate_wait=r("CACHE_STORAGE_REVALIDATE_WAIT", False),
+        admin_token=r("ADMIN_TOKEN", ""),
         raw=dict(env),
     )
     if r.problems:

@@ -111,4 +111,7 @@ class Settings:
     previews: PreviewSettings
     access: AccessSettings
     node_name: str = ""  # NODE_NAME, or the host name when that is empty
+    revalidate: float = 0.0  # CACHE_STORAGE_REVALIDATE; 0: off
+    revalidate_wait: bool = False
+    admin_token: str = ""  # empty: no admin API
     raw: Mapping[str, str] = field(repr=False, default_factory=dict)

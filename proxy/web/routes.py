@@ -4,7 +4,7 @@ GET|HEAD /<bucket>/<key>         originals
 GET /previews/...                previews (imgproxy URLs)
 GET /image-converter/...         conversions and video frames
 GET /info/...                    image metadata as JSON (imgproxy's /info)
-GET /health, GET /metrics        for operators
+GET /health, /health/store, /metrics   for operators
 """
 
 from __future__ import annotations
@@ -71,6 +71,7 @@ class Routes:
         # Operators' endpoints answer anyone who reaches the port, as HAProxy's checks and
         # Prometheus do; every other route runs the access rule before anything else.
         router.add_get("/health", wrap("health", self.health), allow_head=True)
+        router.add_get("/health/store", wrap("health", self.store_health), allow_head=True)
         router.add_get("/metrics", wrap("metrics", self.metrics), allow_head=False)
         signed_in_query = access.guard(access.query_signature)
         router.add_get(
@@ -144,6 +145,10 @@ class Routes:
 
     async def health(self, request: web.Request) -> web.Response:
         report = await self.services.health.report()
+        return web.json_response(report.as_json(), status=200 if report.healthy else 503)
+
+    async def store_health(self, request: web.Request) -> web.Response:
+        report = await self.services.health.store_report()
         return web.json_response(report.as_json(), status=200 if report.healthy else 503)
 
     async def metrics(self, request: web.Request) -> web.Response:

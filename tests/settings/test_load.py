@@ -184,6 +184,9 @@ USED: dict[str, tuple[str, Callable[[Settings], Any], Any]] = {
     "CONVERTER_TIMEOUT": ("10s", lambda s: s.previews.converter_timeout, 10.0),
     "SIGNATURE_SCOPE": ("Previews", lambda s: s.access.signature_scope, "previews"),
     "AUTH_BEARER_TOKEN": ("0123456789abcdef", lambda s: s.access.bearer_token, "0123456789abcdef"),
+    "ADMIN_TOKEN": ("fedcba9876543210", lambda s: s.admin_token, "fedcba9876543210"),
+    "CACHE_STORAGE_REVALIDATE": ("30s", lambda s: s.revalidate, 30.0),
+    "CACHE_STORAGE_REVALIDATE_WAIT": ("on", lambda s: s.revalidate_wait, True),
     "AUTH_REQUEST_URL": (
         "http://auth.internal:9000/check?app=1",
         lambda s: s.access.auth_request_url,
