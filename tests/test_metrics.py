@@ -15,6 +15,7 @@ from proxy.access import refusals as _refusals  # noqa: F401 - defines the refus
 from proxy.converter import refs
 from proxy.errors import ProxyError
 from proxy.storage.errors import StorageError
+from proxy.web.admin_routes import AdminRoutes
 from proxy.web.routes import Routes
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,8 +42,12 @@ def test_routes_are_every_route_name(make_settings) -> None:
             names.add(route)
             return handler
 
-    services = SimpleNamespace(access=AccessRule(make_settings().access, (), 32), previews=None)
-    Routes(services, None, None).add_to(web.UrlDispatcher(), Recorder())  # type: ignore[arg-type]
+    services = SimpleNamespace(
+        access=AccessRule(make_settings().access, (), 32), previews=None, info=None
+    )
+    router = web.UrlDispatcher()
+    AdminRoutes(None, "0123456789abcdef").add_to(router, Recorder())  # type: ignore[arg-type]
+    Routes(services, None, None).add_to(router, Recorder())  # type: ignore[arg-type]
     assert names == set(metrics.ROUTES)
 
 

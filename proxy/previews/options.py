@@ -129,6 +129,9 @@ class Options:
     expires: int | None = None
     filename: str | None = None
     return_attachment: bool = False
+    # Chained pipelines (`-/` in a URL), each run on the last one's result. Each holds its
+    # own processing options and, copied from this one, the result's (MAIN_ONLY).
+    pipelines: tuple[Options, ...] = ()
 
     def quality_for(self, fmt: str, defaults: Mapping[str, int], fallback: int) -> int:
         """imgproxy's order: quality option, format_quality option, then the settings.
@@ -164,7 +167,22 @@ LIMITS_ONLY = frozenset(
 NOT_CANONICAL = HEADER_ONLY | LIMITS_ONLY | {"format"}
 
 
+# imgproxy's options of the whole result (set on `o.Main()` in its parser): in a chained
+# pipeline they still apply to the main one.
+MAIN_ONLY = frozenset(
+    {
+        "strip_metadata", "keep_copyright", "strip_color_profile", "preserve_hdr",
+        "enforce_thumbnail", "quality", "format_quality", "max_bytes", "format",
+        "skip_processing", "raw", "cachebuster", "expires", "filename", "return_attachment",
+        "max_animation_frames", "max_animation_frame_resolution", "max_result_dimension",
+        "max_src_resolution", "max_src_file_size", "watermark_image",
+    }
+)  # fmt: skip
+
+
 def _text(value: object) -> str:
+    if isinstance(value, Options):
+        return f"({value.canonical()})"
     if isinstance(value, bool):
         return str(int(value))
     if isinstance(value, float):

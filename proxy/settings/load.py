@@ -129,6 +129,9 @@ def parse_settings(env: Mapping[str, str], env_file: Path | None = None) -> Sett
         previews=previews,
         access=_access(r),
         node_name=r("NODE_NAME") or host_name(),
+        revalidate=r("CACHE_STORAGE_REVALIDATE"),
+        revalidate_wait=r("CACHE_STORAGE_REVALIDATE_WAIT"),
+        admin_token=r("ADMIN_TOKEN"),
         raw=dict(env),
     )
     r.add(settings.problems())
@@ -213,6 +216,10 @@ def _previews(r: _Reader) -> PreviewSettings:
         signature_size=r("SIGNATURE_SIZE"),
         converter_timeout=r("CONVERTER_TIMEOUT"),
         trusted_signatures=frozenset(r("SIGNATURE_TRUSTED")),
+        best_format_by_default=r("PREVIEWS_BEST_FORMAT_BY_DEFAULT"),
+        best_format_complexity_threshold=r("PREVIEWS_BEST_FORMAT_COMPLEXITY_THRESHOLD"),
+        best_format_max_resolution=r("PREVIEWS_BEST_FORMAT_MAX_RESOLUTION"),
+        best_format_allow_skips=r("PREVIEWS_BEST_FORMAT_ALLOW_SKIPS"),
     )
 
 

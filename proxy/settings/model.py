@@ -98,6 +98,10 @@ class PreviewSettings:
     signature_size: int
     converter_timeout: float
     trusted_signatures: frozenset[str] = frozenset()
+    best_format_by_default: bool = False
+    best_format_complexity_threshold: float = 5.5
+    best_format_max_resolution: float = 0.0
+    best_format_allow_skips: bool = False
 
     @property
     def signature_pairs(self) -> tuple[tuple[bytes, bytes], ...]:
@@ -156,6 +160,9 @@ class Settings:
     previews: PreviewSettings
     access: AccessSettings
     node_name: str = ""  # NODE_NAME, or the host name when that is empty
+    revalidate: float = 0.0  # CACHE_STORAGE_REVALIDATE; 0: off
+    revalidate_wait: bool = False
+    admin_token: str = ""  # empty: no admin API
     raw: Mapping[str, str] = field(repr=False, default_factory=dict)
 
     def problems(self) -> list[str]:

@@ -154,6 +154,18 @@ USED: dict[str, tuple[str, Callable[[Settings], Any], Any]] = {
     ),
     "PREVIEWS_AUTO_WEBP": ("on", lambda s: s.previews.auto_webp, True),
     "PREVIEWS_AUTO_AVIF": ("true", lambda s: s.previews.auto_avif, True),
+    "PREVIEWS_BEST_FORMAT_BY_DEFAULT": ("on", lambda s: s.previews.best_format_by_default, True),
+    "PREVIEWS_BEST_FORMAT_COMPLEXITY_THRESHOLD": (
+        "12.5",
+        lambda s: s.previews.best_format_complexity_threshold,
+        12.5,
+    ),
+    "PREVIEWS_BEST_FORMAT_MAX_RESOLUTION": (
+        "2.5",
+        lambda s: s.previews.best_format_max_resolution,
+        2.5,
+    ),
+    "PREVIEWS_BEST_FORMAT_ALLOW_SKIPS": ("on", lambda s: s.previews.best_format_allow_skips, True),
     "PREVIEWS_QUALITY": ("55", lambda s: s.previews.quality, 55),
     "PREVIEWS_FORMAT_QUALITY": ("jpg=60", lambda s: dict(s.previews.format_quality), {"jpeg": 60}),
     "PREVIEWS_PRESETS": ("small=w:10", lambda s: dict(s.previews.presets), {"small": "w:10"}),
@@ -172,6 +184,9 @@ USED: dict[str, tuple[str, Callable[[Settings], Any], Any]] = {
     "CONVERTER_TIMEOUT": ("10s", lambda s: s.previews.converter_timeout, 10.0),
     "SIGNATURE_SCOPE": ("Previews", lambda s: s.access.signature_scope, "previews"),
     "AUTH_BEARER_TOKEN": ("0123456789abcdef", lambda s: s.access.bearer_token, "0123456789abcdef"),
+    "ADMIN_TOKEN": ("fedcba9876543210", lambda s: s.admin_token, "fedcba9876543210"),
+    "CACHE_STORAGE_REVALIDATE": ("30s", lambda s: s.revalidate, 30.0),
+    "CACHE_STORAGE_REVALIDATE_WAIT": ("on", lambda s: s.revalidate_wait, True),
     "AUTH_REQUEST_URL": (
         "http://auth.internal:9000/check?app=1",
         lambda s: s.access.auth_request_url,
