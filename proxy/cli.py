@@ -283,10 +283,12 @@ def build_parser() -> argparse.ArgumentParser:
     purge.add_argument("--all", action="store_true", help="an empty prefix: purge everything")
     purge.add_argument(
         "--nodes",
-        help="send it to these running nodes (comma-separated base URLs) through the admin API",
+        help="send it to these running nodes (comma-separated base URLs) through the admin "
+        "API (default: none, this host's caches directly)",
     )
     purge.add_argument(
-        "--nodes-dns", help="send it to every address HOST:PORT resolves to (a headless service)"
+        "--nodes-dns",
+        help="send it to every address HOST:PORT resolves to, a headless service (default: none)",
     )
     warm = action("warm", "request paths or preview URLs (one a line) from the running server")
     warm.add_argument("file", nargs="?", default="-", help="a file, or - for stdin")
