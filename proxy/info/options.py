@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from proxy.errors import BadRequest, Forbidden, NotFound
 from proxy.previews.numbers import OptionError, boolean, integer, number
-from proxy.previews.options import Crop
+from proxy.previews.options import Crop, canonical_form
 from proxy.previews.parse import INT64, PARSERS, Rules, Values
 
 HASHSUMS = ("md5", "sha1", "sha256", "sha512")
@@ -87,25 +87,10 @@ class InfoOptions:
         )
 
     def canonical(self) -> str:
-        parts = []
-        for f in fields(self):
-            if f.name in NOT_CANONICAL:
-                continue
-            value = getattr(self, f.name)
-            if value != getattr(_DEFAULT, f.name):
-                parts.append(f"{f.name}:{_text(value)}")
-        return "/".join(parts) or "-"
+        return canonical_form(self, _DEFAULT, NOT_CANONICAL)
 
 
 NOT_CANONICAL = frozenset({"max_src_resolution", "max_src_file_size", "expires"})
-
-
-def _text(value: object) -> str:
-    if isinstance(value, bool):
-        return str(int(value))
-    if isinstance(value, tuple):
-        return ":".join(_text(v) for v in value)
-    return str(value)
 
 
 _DEFAULT = InfoOptions()
