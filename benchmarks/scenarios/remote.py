@@ -160,8 +160,10 @@ def run(ctx: Context) -> Section:
                     "gets": warm_reads,
                     "heads_per_object_per_interval": per_object,
                 }
+                revalidated = per_object <= 1 and warm_reads == 0 and warm.failed == 0
                 sec.notes.append(
-                    f"Revalidation: the warm pass, run once every object was due for its check, "
+                    f"**{'PASS' if revalidated else 'FAIL'}**: revalidation: the warm pass, "
+                    "run once every object was due for its check, "
                     f"made {warm_heads:.0f} HEADs and {warm_reads:.0f} GETs for "
                     f"{len(images.REMOTE)} unchanged objects in {warm.elapsed:.1f} s "
                     f"({per_object:.2f} HEADs per object per {REVALIDATE:g} s interval; "
