@@ -31,7 +31,14 @@ OK, FAILED, USAGE, INTERRUPTED, BROKEN_PIPE = 0, 1, 2, 130, 141
 
 def _settings(args: argparse.Namespace) -> Settings:
     env_file = Path(args.env_file) if args.env_file else None
-    return load_settings(env_file)
+    return load_settings(env_file, workers=_workers(args))
+
+
+def _workers(args: argparse.Namespace) -> int:
+    """The server processes `serve` runs (the render defaults depend on it); 1 elsewhere."""
+    if not hasattr(args, "workers"):
+        return 1
+    return args.workers if args.workers is not None else available_cores()
 
 
 def _valid_settings(args: argparse.Namespace) -> Settings:
@@ -44,15 +51,19 @@ def _valid_settings(args: argparse.Namespace) -> Settings:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    from proxy.jobs.budget import MemoryPlan, container_memory_limit
     from proxy.server import serve
 
     settings = _valid_settings(args)
-    workers = args.workers if args.workers is not None else available_cores()
+    unfit = MemoryPlan.of(settings).problem(container_memory_limit())
+    if unfit is not None:
+        print(unfit, file=sys.stderr)
+        return USAGE
     return serve(
         settings,
         args.host,
         args.port,
-        workers=workers,
+        workers=settings.workers,
         env_file=args.env_file,
         worker=getattr(args, "worker", False),
     )

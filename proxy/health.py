@@ -71,8 +71,11 @@ class Health:
         checks: Mapping[str, Check],
         clock: Callable[[], float] = time.monotonic,
         node: str = "",
+        memory: Mapping[str, object] | None = None,
     ) -> None:
         self.storage = storage
+        # The memory plan (proxy/jobs/budget.py): what this node may take at worst.
+        self.memory = memory
         self.caches = caches
         self.checks = dict(checks)
         self.clock = clock
@@ -116,6 +119,8 @@ class Health:
             "caches": {cache.name: caches.get(cache.name, "ok") for cache in self.caches},
             **extra,
         }
+        if self.memory is not None:
+            checks["memory"] = self.memory
         fallbacks = internals.fallbacks()
         if fallbacks:  # a warning, not a problem: the public paths serve the same answers
             checks["fallbacks"] = fallbacks

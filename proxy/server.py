@@ -111,7 +111,7 @@ class Supervisor:
 
     def _spawn(self) -> None:
         command = [sys.executable, "-m", "proxy", "serve", "--worker"]
-        command += ["--host", self.host, "--port", str(self.port)]
+        command += ["--host", self.host, "--port", str(self.port), "--workers", str(self.count)]
         if self.env_file:
             command += ["--env-file", self.env_file]
         # preexec_fn is safe here: the supervisor runs no threads.

@@ -16,6 +16,7 @@ from proxy.converter.feature import ImageConverter
 from proxy.health import Health
 from proxy.info.feature import Info
 from proxy.invalidation import Invalidation
+from proxy.jobs.budget import MemoryPlan, container_memory_limit
 from proxy.jobs.pool import JobPool
 from proxy.limits import SourceLimits
 from proxy.originals import Originals
@@ -91,7 +92,10 @@ def build_services(settings: Settings, storage: Storage | None = None) -> Servic
         limits,
         timeout=settings.request_timeout,
     )
-    health = Health(storage, caches, {"render": pool.problem}, node=settings.node_name)
+    memory = MemoryPlan.of(settings).as_json(container_memory_limit())
+    health = Health(
+        storage, caches, {"render": pool.problem}, node=settings.node_name, memory=memory
+    )
     access = AccessRule(
         settings.access,
         previews_cfg.signature_pairs,

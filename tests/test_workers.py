@@ -1,6 +1,7 @@
 """`serve --workers N`: N processes on one port, sharing caches, single flight and metrics."""
 
 import asyncio
+import json
 import os
 import signal
 import time
@@ -82,6 +83,8 @@ def test_a_dead_worker_is_replaced(data_path, tmp_path):
         wait_for(lambda: server.listeners() == 2, "the new worker to listen")
         with urllib.request.urlopen(server.base + "/health", timeout=10) as response:
             assert response.status == 200
+            # Every worker, the replacement too, knows it shares the machine with another.
+            assert json.loads(response.read())["memory"]["workers"] == 2
         server.stop()
         assert server.proc.returncode == 0
 

@@ -189,8 +189,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "PREVIEWS_CONCURRENCY",
         "",
-        k.optional(k.integer(1, 1024), "the cores"),
-        "parallel renders per process",
+        k.optional(k.integer(1, 1024), "the cores / --workers, at least 1"),
+        "parallel renders per server process",
     ),
     Setting(
         "PREVIEWS_QUEUE",
@@ -200,7 +200,7 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "PREVIEWS_MEMORY_LIMIT",
-        "1g",
+        "640m",
         k.size("64m", "1t"),
         "memory one render process may use for a job beyond its own start-up; past it the job "
         "is killed and answered 422",

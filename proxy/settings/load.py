@@ -90,6 +90,7 @@ def read_env_file(path: Path) -> dict[str, str]:
 def load_settings(
     env_file: Path | None = None,
     environ: Mapping[str, str] | None = None,
+    workers: int = 1,
 ) -> Settings:
     """Parse the settings; the process environment wins over the env file, as in compose."""
     environ = os.environ if environ is None else environ
@@ -99,15 +100,17 @@ def load_settings(
     if env_file is not None:
         merged.update(read_env_file(env_file))
     merged.update({k: v for k, v in environ.items() if k in BY_NAME})
-    return parse_settings(merged, env_file)
+    return parse_settings(merged, env_file, workers)
 
 
-def parse_settings(env: Mapping[str, str], env_file: Path | None = None) -> Settings:
+def parse_settings(
+    env: Mapping[str, str], env_file: Path | None = None, workers: int = 1
+) -> Settings:
     r = _Reader(env)
     data_path = Path(r("DATA_PATH")).expanduser().absolute()
     storage = _storage(r, data_path)
     caches = _caches(r, data_path)
-    previews = _previews(r)
+    previews = _previews(r, workers)
     settings = Settings(
         env_file=env_file,
         data_path=data_path,
@@ -132,6 +135,7 @@ def parse_settings(env: Mapping[str, str], env_file: Path | None = None) -> Sett
         revalidate=r("CACHE_STORAGE_REVALIDATE"),
         revalidate_wait=r("CACHE_STORAGE_REVALIDATE_WAIT"),
         admin_token=r("ADMIN_TOKEN"),
+        workers=workers,
         raw=dict(env),
     )
     r.add(settings.problems())
@@ -188,8 +192,10 @@ def _caches(r: _Reader, data_path: Path) -> dict[str, CacheSettings]:
     return caches
 
 
-def _previews(r: _Reader) -> PreviewSettings:
-    concurrency = r("PREVIEWS_CONCURRENCY") or available_cores()
+def _previews(r: _Reader, workers: int) -> PreviewSettings:
+    # The cores are shared by the workers: more renders at once than cores only queue inside
+    # the kernel instead of in the proxy, and each one may take PREVIEWS_MEMORY_LIMIT.
+    concurrency = r("PREVIEWS_CONCURRENCY") or max(1, available_cores() // workers)
     queue = r("PREVIEWS_QUEUE")
     return PreviewSettings(
         concurrency=concurrency,

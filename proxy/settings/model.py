@@ -163,6 +163,7 @@ class Settings:
     revalidate: float = 0.0  # CACHE_STORAGE_REVALIDATE; 0: off
     revalidate_wait: bool = False
     admin_token: str = ""  # empty: no admin API
+    workers: int = 1  # server processes sharing the port (`serve --workers`)
     raw: Mapping[str, str] = field(repr=False, default_factory=dict)
 
     def problems(self) -> list[str]:

@@ -65,7 +65,11 @@ def test_the_other_defaults(tmp_path):
     p = s.previews
     assert p.concurrency == available_cores()
     assert p.queue == 64 * p.concurrency
-    assert (p.memory_limit, p.max_src_resolution, p.max_src_file_size) == (1 << 30, 50.0, 100 << 20)
+    assert (p.memory_limit, p.max_src_resolution, p.max_src_file_size) == (
+        640 << 20,
+        50.0,
+        100 << 20,
+    )
     assert (p.max_result_dimension, p.max_animation_frames) == (8192, 100)
     assert (p.max_animation_frame_resolution, p.max_svg_file_size) == (0.0, 10 << 20)
     assert (p.preserve_hdr, p.allow_security_options, p.auto_webp, p.auto_avif) == (
