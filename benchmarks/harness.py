@@ -202,6 +202,19 @@ def proc_status_kib(pid: int, field_name: str) -> int:
     return 0
 
 
+def proc_pss_kib(pid: int) -> int:
+    """Proportional set size of one process in KiB (0 if it is gone): its private pages and
+    its share of those it shares, so a tree's PSS adds up to what it takes of the machine."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
 def reset_peak_rss(pid: int) -> bool:
     """Reset VmHWM to the current RSS (Linux >= 4.0, writing 5 to clear_refs)."""
     try:
@@ -236,14 +249,19 @@ class RssSampler:
     """Samples the summed RSS of a server's process tree every `interval` seconds.
 
     `peak_mib` is the largest summed sample; for a single process, VmHWM (exact, kernel-kept)
-    is read too and the larger of the two is reported.
+    is read too and the larger of the two is reported. PSS is sampled too, every
+    `PSS_EVERY`th sample (smaps_rollup walks every page table: too dear for every 20 ms).
     """
+
+    PSS_EVERY = 10
 
     def __init__(self, server: Server, interval: float = 0.02) -> None:
         self.server = server
         self.interval = interval
         self.peak_kib = 0
         self.start_kib = 0
+        self.peak_pss_kib = 0
+        self.start_pss_kib = 0
         self._pids: list[int] = []
         self._pids_at = 0.0
         self._stop = threading.Event()
@@ -256,13 +274,21 @@ class RssSampler:
             self._pids_at = time.monotonic()
         return sum(proc_status_kib(p, "VmRSS") for p in self._pids)
 
+    def _pss(self) -> int:
+        return sum(proc_pss_kib(p) for p in self._pids)
+
     def _run(self) -> None:
+        n = 0
         while not self._stop.is_set():
             self.peak_kib = max(self.peak_kib, self._sample(refresh=False))
+            n += 1
+            if n % self.PSS_EVERY == 0:
+                self.peak_pss_kib = max(self.peak_pss_kib, self._pss())
             self._stop.wait(self.interval)
 
     def __enter__(self) -> RssSampler:
         self.start_kib = self._sample()
+        self.start_pss_kib = self._pss()
         self._thread.start()
         return self
 
@@ -270,6 +296,7 @@ class RssSampler:
         self._stop.set()
         self._thread.join()
         self.peak_kib = max(self.peak_kib, self._sample())
+        self.peak_pss_kib = max(self.peak_pss_kib, self._pss())
 
     @property
     def peak_mib(self) -> float:
@@ -278,6 +305,14 @@ class RssSampler:
     @property
     def start_mib(self) -> float:
         return self.start_kib / 1024
+
+    @property
+    def peak_pss_mib(self) -> float:
+        return self.peak_pss_kib / 1024
+
+    @property
+    def start_pss_mib(self) -> float:
+        return self.start_pss_kib / 1024
 
 
 # --- wrk -------------------------------------------------------------------------------------

@@ -59,7 +59,9 @@ def run(ctx: Context) -> Section:
         f"{CONCURRENCY} clients at once, {requests} requests in all, each for a different width "
         f"of the {SOURCE.label} ({SOURCE.path.stat().st_size / 1e6:.1f} MB; `rs:fit:W:0`, "
         "q70), source already in the storage cache. RSS is sampled every 20 ms over the whole "
-        "process tree (supervisor + workers for the proxy, all processes for thumbor); the "
+        "process tree (supervisor, workers and their render processes for the proxy, all "
+        "processes for thumbor), PSS "
+        "(what the tree takes of the machine, shared pages counted once) every 200 ms; the "
         "largest single process's peak comes from the kernel (`VmHWM`, reset before the load).",
     )
     rows, data = [], {}
@@ -74,6 +76,8 @@ def run(ctx: Context) -> Section:
                 report.fmt(r.per_s, 2),
                 f"{rss.start_mib:.0f}",
                 f"{rss.peak_mib:.0f}",
+                f"{rss.start_pss_mib:.0f}",
+                f"{rss.peak_pss_mib:.0f}",
                 f"{biggest:.0f}",
             ]
         )
@@ -83,6 +87,8 @@ def run(ctx: Context) -> Section:
             "seconds": r.elapsed,
             "tree_start_mib": rss.start_mib,
             "tree_peak_mib": rss.peak_mib,
+            "tree_start_pss_mib": rss.start_pss_mib,
+            "tree_peak_pss_mib": rss.peak_pss_mib,
             "largest_process_hwm_mib": biggest,
             "statuses": dict(r.statuses),
         }
@@ -124,6 +130,8 @@ def run(ctx: Context) -> Section:
                 "images/s",
                 "RSS before MiB (tree)",
                 "peak RSS MiB (tree)",
+                "PSS before MiB (tree)",
+                "peak PSS MiB (tree)",
                 "largest process peak MiB",
             ],
             rows,
@@ -138,7 +146,8 @@ def run(ctx: Context) -> Section:
                 {
                     "RSS before (tree)": [float(row[5]) for row in rows],
                     "peak RSS (tree)": [float(row[6]) for row in rows],
-                    "largest process peak": [float(row[7]) for row in rows],
+                    "peak PSS (tree)": [float(row[8]) for row in rows],
+                    "largest process peak": [float(row[9]) for row in rows],
                 },
                 "MiB",
             )
