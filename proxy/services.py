@@ -69,7 +69,12 @@ def build_services(settings: Settings, storage: Storage | None = None) -> Servic
     metrics.initialise(storage.provider)
     caches = Caches.open(settings)
     previews_cfg = settings.previews
-    pool = JobPool(previews_cfg.concurrency, previews_cfg.queue, previews_cfg.memory_limit)
+    pool = JobPool(
+        previews_cfg.concurrency,
+        previews_cfg.queue,
+        previews_cfg.memory_limit,
+        idle_timeout=previews_cfg.process_idle_timeout,
+    )
     limits = SourceLimits.from_settings(
         previews_cfg.max_src_resolution, previews_cfg.max_src_file_size
     )

@@ -184,7 +184,9 @@ def main(argv: list[str]) -> int:
     functions = job_functions()
     _warm_up()
     _limit_memory(memory_limit)
-    send_json(sock, {"type": "ready", "rss": _vm("VmRSS")})
+    started_rss = _vm("VmRSS")
+    send_json(sock, {"type": "ready", "rss": started_rss})
+    trim = _malloc_trim()
     while True:
         try:
             job = receive_pickle(sock)
@@ -194,6 +196,22 @@ def main(argv: list[str]) -> int:
         for level, line in log.drain():  # before the result: the server reads them first
             send_json(sock, {"type": "log", "level": level, "message": line})
         send_json(sock, header, payload)
+        if trim is not None and _vm("VmRSS") - started_rss > TRIM_ABOVE:
+            # glibc keeps what a large decode freed; handing it back keeps an idle render
+            # process at its start-up size, as imgproxy's documentation advises for libvips.
+            trim(0)
+
+
+# RSS beyond the start-up past which a finished job's freed memory is handed back.
+TRIM_ABOVE = 32 << 20
+
+
+def _malloc_trim() -> Callable[[int], int] | None:
+    try:
+        function: Callable[[int], int] = ctypes.CDLL(None).malloc_trim
+    except AttributeError:  # not glibc
+        return None
+    return function
 
 
 def _reason(exc: Exception) -> str:

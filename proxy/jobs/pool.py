@@ -5,7 +5,9 @@ for a slot; any beyond that are refused at once with 503 and `Retry-After`, so a
 pile up memory and latency behind the jobs already running. A job past its time limit, past
 its memory limit or no longer wanted is killed, its slot is free at once, and a fresh process
 takes the dead one's place. One spare process is kept ready, so the job after a kill does
-not wait for a process to start.
+not wait for a process to start. A pool that has had no job for `idle_timeout` stops its
+processes (each is some 70 MiB that a node serving only cache hits does not need) and starts
+them again for the next job, which waits for that start.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import dataclasses
 import logging
 import os
 import time
-from collections.abc import Coroutine, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from typing import Any
 
 from proxy import metrics
@@ -47,6 +49,8 @@ class JobPool:
         memory_limit: int,
         env: Mapping[str, str] | None = None,
         jobs_per_process: int = JOBS_PER_PROCESS,
+        idle_timeout: float = 0.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.concurrency = concurrency
         self.queue = queue
@@ -62,6 +66,11 @@ class JobPool:
         self._tasks: set[asyncio.Task[None]] = set()
         self._failed_starts = 0
         self._closed = False
+        self.idle_timeout = idle_timeout  # 0: processes are kept however long nothing runs
+        self.clock = clock
+        self._last_job = clock()
+        self._retired = False  # stopped for idleness: nothing is started until a job comes
+        self._idle_watch: asyncio.Task[None] | None = None
 
     @property
     def waiting(self) -> int:
@@ -77,6 +86,28 @@ class JobPool:
         self._ready = asyncio.Event()
         self._slots = asyncio.Semaphore(self.concurrency)
         self._top_up()
+        if self.idle_timeout > 0:
+            self._idle_watch = asyncio.create_task(self._watch_idleness())
+
+    async def _watch_idleness(self) -> None:
+        assert self.idle_timeout > 0
+        while not self._closed:
+            await asyncio.sleep(self.idle_timeout / 4)
+            self.retire_if_idle()
+
+    def retire_if_idle(self) -> bool:
+        """Stop every render process once no job has come for `idle_timeout`."""
+        if self.idle_timeout <= 0 or self._retired or self._running or self._waiting:
+            return False
+        if self.clock() - self._last_job < self.idle_timeout:
+            return False
+        self._retired = True
+        idle, self._idle = self._idle, []
+        self._processes -= len(idle)
+        for process in idle:
+            self._background(process.kill())
+        log.info("no render for %gs: stopped %d render processes", self.idle_timeout, len(idle))
+        return True
 
     def idle_pids(self) -> set[int]:
         """The render processes ready for a job (what an operator, or a test, can look at)."""
@@ -93,6 +124,8 @@ class JobPool:
         slots = self._slots
         if slots is None or self._closed:
             raise ServiceUnavailable("shutting down")
+        self._last_job = self.clock()
+        self._retired = False
         await self._acquire(slots)
         outcome = "ok"
         try:
@@ -115,6 +148,7 @@ class JobPool:
             outcome = "crash"
             raise
         finally:
+            self._last_job = self.clock()
             slots.release()
             metrics.RENDER_JOBS.labels(job.kind, outcome).inc()
 
@@ -162,7 +196,9 @@ class JobPool:
 
     def _top_up(self) -> None:
         """Start processes (in the background) until there are enough for every slot + spares."""
-        while not self._closed and self._processes < self.concurrency + SPARES:
+        while (
+            not self._closed and not self._retired and self._processes < self.concurrency + SPARES
+        ):
             self._processes += 1
             self._background(self._start_one())
 
@@ -179,7 +215,8 @@ class JobPool:
             return
         self._failed_starts = 0
         metrics.RENDER_PROCESSES_STARTED.inc()
-        if self._closed:
+        if self._closed or self._retired:  # a start that outlived the need for it
+            self._processes -= 1
             await process.kill()
         else:
             self._put_idle(process)
@@ -191,6 +228,10 @@ class JobPool:
 
     async def close(self) -> None:
         self._closed = True
+        if self._idle_watch is not None:
+            self._idle_watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._idle_watch
         for task in list(self._tasks):
             task.cancel()
         for task in list(self._tasks):

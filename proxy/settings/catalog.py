@@ -206,6 +206,13 @@ SETTINGS: tuple[Setting, ...] = (
         "is killed and answered 422",
     ),
     Setting(
+        "PREVIEWS_PROCESS_IDLE_TIMEOUT",
+        "5m",
+        k.duration_or_off("1s", "30d"),
+        "after this long without a render, a server process stops its render processes (some "
+        "70 MiB each); the next render starts them again and waits for that start",
+    ),
+    Setting(
         "PREVIEWS_MAX_SRC_RESOLUTION",
         "50",
         k.number(0, 10_000, "megapixels"),

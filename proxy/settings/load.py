@@ -201,6 +201,7 @@ def _previews(r: _Reader, workers: int) -> PreviewSettings:
         concurrency=concurrency,
         queue=64 * concurrency if queue is None else queue,
         memory_limit=r("PREVIEWS_MEMORY_LIMIT"),
+        process_idle_timeout=r("PREVIEWS_PROCESS_IDLE_TIMEOUT"),
         max_src_resolution=r("PREVIEWS_MAX_SRC_RESOLUTION"),
         max_src_file_size=r("PREVIEWS_MAX_SRC_FILE_SIZE"),
         max_result_dimension=r("PREVIEWS_MAX_RESULT_DIMENSION"),

@@ -77,6 +77,7 @@ class PreviewSettings:
     concurrency: int
     queue: int
     memory_limit: int
+    process_idle_timeout: float  # 0: render processes are kept however long nothing runs
     max_src_resolution: float
     max_src_file_size: int
     max_result_dimension: int

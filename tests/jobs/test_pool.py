@@ -144,3 +144,62 @@ async def test_large_outputs_come_back_in_a_file(pool, tmp_path):
     result = await pool.run(job, timeout=60)
     assert result.body is None and result.file == job.output
     assert result.size > INLINE_OUTPUT and sniff(job.output.read_bytes()).format == "png"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_an_idle_pool_stops_its_processes_and_starts_them_for_the_next_job(tmp_path):
+    import os
+
+    clock = Clock()
+    pool = JobPool(concurrency=1, queue=1, memory_limit=256 * MIB, idle_timeout=60, clock=clock)
+    await pool.start()
+    try:
+        await pool.run(preview_job(tmp_path, image()), timeout=30)
+        first = await pids(pool)
+        clock.now += 59
+        assert not pool.retire_if_idle()  # not idle for long enough yet
+        clock.now += 2
+        assert pool.retire_if_idle()
+        assert pool.idle_pids() == set()
+        for pid in first:  # gone from the machine, not only from the pool
+            await until(lambda pid=pid: not os.path.exists(f"/proc/{pid}") or _zombie(pid))
+        clock.now += 600
+        await asyncio.sleep(0)
+        assert pool.idle_pids() == set()  # nothing restarts them but a job
+        result = await pool.run(preview_job(tmp_path, image()), timeout=30)
+        assert sniff(result.body).format == "jpeg"
+        assert (await pids(pool)).isdisjoint(first)
+    finally:
+        await pool.close()
+
+
+async def test_a_running_job_keeps_the_pool_from_retiring(tmp_path):
+    clock = Clock()
+    pool = JobPool(concurrency=1, queue=1, memory_limit=256 * MIB, idle_timeout=60, clock=clock)
+    await pool.start()
+    gate = tmp_path / "gate"
+    try:
+        running = asyncio.create_task(pool.run(preview_job(tmp_path, held(gate)), timeout=30))
+        await until(lambda: pool.running == 1)
+        clock.now += 600
+        assert not pool.retire_if_idle()
+        gate.write_bytes(b"go")
+        await running
+        assert not pool.retire_if_idle()  # the job's end counts as its last use
+    finally:
+        await pool.close()
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True

@@ -129,6 +129,7 @@ USED: dict[str, tuple[str, Callable[[Settings], Any], Any]] = {
     "PREVIEWS_CONCURRENCY": ("3", lambda s: s.previews.concurrency, 3),
     "PREVIEWS_QUEUE": ("0", lambda s: s.previews.queue, 0),
     "PREVIEWS_MEMORY_LIMIT": ("512m", lambda s: s.previews.memory_limit, 512 << 20),
+    "PREVIEWS_PROCESS_IDLE_TIMEOUT": ("90s", lambda s: s.previews.process_idle_timeout, 90.0),
     "PREVIEWS_MAX_SRC_RESOLUTION": ("2.5", lambda s: s.previews.max_src_resolution, 2.5),
     "PREVIEWS_MAX_SRC_FILE_SIZE": ("9m", lambda s: s.previews.max_src_file_size, 9 << 20),
     "PREVIEWS_MAX_RESULT_DIMENSION": ("640", lambda s: s.previews.max_result_dimension, 640),
