@@ -54,7 +54,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from proxy.jobs.budget import MemoryPlan, container_memory_limit
     from proxy.server import serve
 
-    settings = _valid_settings(args)
+    supervising = _workers(args) > 1 and not getattr(args, "worker", False)
+    if supervising:
+        # The supervisor only starts and watches workers: checking the settings loads libvips
+        # (presets, the watermark), some 50 MiB it would then hold for nothing, so a forked
+        # child checks them and the supervisor keeps its own memory small.
+        settings = _settings(args)
+        status = _validated_in_a_child(settings)
+        if status != OK:
+            return status
+    else:
+        settings = _valid_settings(args)
     unfit = MemoryPlan.of(settings).problem(container_memory_limit())
     if unfit is not None:
         print(unfit, file=sys.stderr)
@@ -67,6 +77,35 @@ def cmd_serve(args: argparse.Namespace) -> int:
         env_file=args.env_file,
         worker=getattr(args, "worker", False),
     )
+
+
+def _validated_in_a_child(settings: Settings) -> int:
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - measured in the child, which coverage does not follow
+        from proxy.services import validate
+
+        status = OK
+        try:
+            validate(settings)
+        except SettingsError as exc:
+            _say_problems(exc)
+            status = USAGE
+        except BaseException:
+            import traceback
+
+            traceback.print_exc()
+            status = FAILED
+        finally:
+            sys.stderr.flush()
+            os._exit(status)
+    return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+
+
+def _say_problems(exc: SettingsError) -> None:
+    for line in exc.problems:
+        print(f"error: {line}", file=sys.stderr)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -335,8 +374,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.flush()  # inside the try: a pipe closed early fails here, not at exit
         return status
     except SettingsError as exc:
-        for line in exc.problems:
-            print(f"error: {line}", file=sys.stderr)
+        _say_problems(exc)
         return USAGE
     except KeyboardInterrupt:
         return INTERRUPTED

@@ -4,6 +4,8 @@ import asyncio
 import json
 import os
 import signal
+import subprocess
+import sys
 import time
 import urllib.request
 from collections.abc import Callable
@@ -182,3 +184,25 @@ def test_two_workers_check_each_original_once_per_interval_and_read_no_body(data
         assert metric_value(text, "proxy_storage_heads_total", provider="http") - heads == 3
         assert metric_value(text, "proxy_storage_reads_total", provider="http") == reads
         server.stop()
+
+
+def _maps_libvips(pid: int) -> bool:
+    with open(f"/proc/{pid}/maps") as f:
+        return "libvips" in f.read()
+
+
+def test_the_supervisor_never_loads_libvips_and_still_refuses_bad_settings(data_path, tmp_path):
+    # Checking presets and the watermark loads libvips (some 50 MiB); the supervisor has
+    # it done by a forked child, so that only the workers and render processes hold it.
+    env = {"DATA_PATH": str(data_path), "PREVIEWS_PRESETS": "thumb=rs:fit:100:100"}
+    with ServerProcess(env, tmp_path, args=("--workers", "2")) as server:
+        wait_for(lambda: server.listeners() == 2, "both workers to listen")
+        assert not _maps_libvips(server.proc.pid)
+        assert all(_maps_libvips(pid) for pid in worker_pids(server))
+    done = subprocess.run(
+        [sys.executable, "-m", "proxy", "serve", "--workers", "2", "--port", "1"],
+        env={**os.environ, **env, "PREVIEWS_PRESETS": "bad=nonsense:1"},
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert done.stderr.strip() == "error: PREVIEWS_PRESETS: preset 'bad': unknown option 'nonsense'"
