@@ -66,7 +66,8 @@ def run(ctx: Context) -> Section:
         "the run divided by the requests answered; each row is the round with the median of "
         "it. *CPU vs bare* is the median over the rounds of that CPU divided by bare "
         "aiohttp's in the same round (the machine's speed drifts between rounds by more than "
-        "the servers differ within one). Bare aiohttp: the same bytes and headers from "
+        "the servers differ within one), on the same event loop (the `EVENT_LOOP=uvloop` row "
+        "against bare aiohttp on uvloop). Bare aiohttp: the same bytes and headers from "
         "memory, one route, no middleware, metrics or log, as many processes as the proxy "
         "has workers. The proxy runs as shipped (`ACCESS_LOG=on`, JSON lines to its log "
         "file) and with `ACCESS_LOG=off`.",
@@ -96,7 +97,14 @@ def run(ctx: Context) -> Section:
         "proxy-hits-log", images.DATA, {**ctx.env, "ACCESS_LOG": "on"}, False, ctx.workers
     )
     quiet = start_proxy("proxy-hits-nolog", images.DATA, ctx.env, False, ctx.workers)
-    with ctx.server(logged), ctx.server(quiet):
+    on_uvloop = start_proxy(
+        "proxy-hits-uvloop",
+        images.DATA,
+        {**ctx.env, "ACCESS_LOG": "on", "EVENT_LOOP": "uvloop"},
+        False,
+        ctx.workers,
+    )
+    with ctx.server(logged), ctx.server(quiet), ctx.server(on_uvloop):
         url = quiet.url + path
         status, body, headers = http_get(url)
         if status != 200:
@@ -116,8 +124,10 @@ def run(ctx: Context) -> Section:
         )
         for _ in range(2):
             http_get(logged.url + path)
+            http_get(on_uvloop.url + path)
         bare = _start_bare(static_dir, ctx.workers)
-        with ctx.server(bare):
+        bare_uvloop = _start_bare(static_dir, ctx.workers, uvloop=True)
+        with ctx.server(bare), ctx.server(bare_uvloop):
             static_port, cache_port = _ports()
             cache_dir = WORK / "nginx" / "hits-cache"
             servers = f"""
@@ -148,7 +158,12 @@ def run(ctx: Context) -> Section:
                 targets: dict[str, tuple[str, Server]] = {
                     "nginx static": (f"http://{HOST}:{static_port}/preview.jpg", nginx),
                     "bare aiohttp": (f"{bare.url}{path}", bare),
+                    "bare aiohttp on uvloop": (f"{bare_uvloop.url}{path}", bare_uvloop),
                     f"{proxy_label}, log on": (logged.url + path, logged),
+                    f"{proxy_label}, log on, EVENT_LOOP=uvloop": (
+                        on_uvloop.url + path,
+                        on_uvloop,
+                    ),
                     f"{proxy_label}, log off": (quiet.url + path, quiet),
                     "nginx proxy_cache": (f"http://{HOST}:{cache_port}{path}", nginx),
                 }
@@ -164,7 +179,7 @@ def run(ctx: Context) -> Section:
                 for c in CONNECTIONS:
                     for _ in range(rounds):
                         for name, (target, server) in targets.items():
-                            proxied = server in (logged, quiet)
+                            proxied = server in (logged, quiet, on_uvloop)
                             before = proxy_metrics(server.url) if proxied else ""
                             began = time.time()
                             runs.setdefault(name, {}).setdefault(c, []).append(
@@ -351,14 +366,19 @@ def _pin(pid: int, cpu: int) -> None:
         os.sched_setaffinity(int(tid), {cpu})
 
 
-def _start_bare(static_dir, processes: int) -> Server:
+def _start_bare(static_dir, processes: int, uvloop: bool = False) -> Server:
     port = free_port()
     argv = [str(VENV_PY), "-m", "benchmarks.bare_aiohttp", str(port)]
     argv += [str(static_dir / "preview.jpg"), str(processes)]
-    argv += ["--headers", str(static_dir / "headers.json"), "--lag", str(BARE_LAG)]
-    for old in WORK.glob(f"{BARE_LAG.name}.*"):
-        old.unlink()
-    server = start_process("bare-aiohttp", argv, port, WORK / "logs", wait=30)
+    argv += ["--headers", str(static_dir / "headers.json")]
+    if uvloop:  # its lag is not sampled: the bare rows' lag is asyncio's
+        argv.append("--uvloop")
+    else:
+        argv += ["--lag", str(BARE_LAG)]
+        for old in WORK.glob(f"{BARE_LAG.name}.*"):
+            old.unlink()
+    name = "bare-aiohttp-uvloop" if uvloop else "bare-aiohttp"
+    server = start_process(name, argv, port, WORK / "logs", wait=30)
     settle(server)
     return server
 
@@ -407,8 +427,10 @@ def _sum_counts(
 
 def _cpu_vs_bare(runs: dict, name: str, c: int, r, bare_r) -> str:
     """The median over rounds of CPU per request over bare aiohttp's in the same round
-    (the machine's speed drifts between rounds more than servers differ within one)."""
-    mine, bare = runs.get(name, {}).get(c), runs.get("bare aiohttp", {}).get(c)
+    (the machine's speed drifts between rounds more than servers differ within one), on the
+    same event loop: a row on uvloop against bare aiohttp on uvloop."""
+    reference = "bare aiohttp on uvloop" if "uvloop" in name else "bare aiohttp"
+    mine, bare = runs.get(name, {}).get(c), runs.get(reference, {}).get(c)
     if mine and bare and len(mine) == len(bare):
         ratios = sorted(a.cpu_us / b.cpu_us for a, b in zip(mine, bare, strict=True))
         return f"{ratios[len(ratios) // 2]:.2f}x"

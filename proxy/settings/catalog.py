@@ -178,6 +178,13 @@ SETTINGS: tuple[Setting, ...] = (
         "open connections per server process; past it the longest idle one is closed (or the "
         "new one refused)",
     ),
+    Setting(
+        "EVENT_LOOP",
+        "asyncio",
+        k.choice("asyncio", "uvloop", "auto"),
+        "the server processes' event loop: asyncio's (with at most 8 ready sockets a turn), "
+        "uvloop (libuv), or auto: uvloop when it is installed",
+    ),
     Setting("LOG_LEVEL", "info", k.choice("debug", "info", "warning", "error"), "log verbosity"),
     Setting("ACCESS_LOG", "on", k.FLAG, "one JSON line per request"),
     Setting(

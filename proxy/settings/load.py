@@ -128,6 +128,7 @@ def parse_settings(
         idle_timeout=r("HTTP_IDLE_TIMEOUT"),
         max_connections=r("HTTP_MAX_CONNECTIONS"),
         log_level=r("LOG_LEVEL"),
+        event_loop=r("EVENT_LOOP"),
         access_log=r("ACCESS_LOG"),
         previews=previews,
         access=_access(r),

@@ -7,6 +7,7 @@ read, so one start reports every bad variable at once.
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -157,6 +158,7 @@ class Settings:
     idle_timeout: float
     max_connections: int
     log_level: str
+    event_loop: str  # asyncio, uvloop or auto
     access_log: bool
     previews: PreviewSettings
     access: AccessSettings
@@ -174,4 +176,10 @@ class Settings:
             *(problem for cache in self.caches.values() for problem in cache.problems()),
             *self.previews.problems(),
             *self.access.problems(),
+            *self._loop_problems(),
         ]
+
+    def _loop_problems(self) -> list[str]:
+        if self.event_loop == "uvloop" and importlib.util.find_spec("uvloop") is None:
+            return ["EVENT_LOOP=uvloop, but uvloop is not installed (pip install uvloop)"]
+        return []
