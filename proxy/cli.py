@@ -1,4 +1,4 @@
-"""`python -m proxy <command>`: serve, check, where, demo, cache, migrate.
+"""`python -m proxy <command>`: serve, check, where, demo, cache, migrate, sign.
 
 Exit statuses (the README's table lists them per command): 0 done; 1 the command ran and
 something failed (check found a problem, a copy or a warm-up failed, workers kept dying);
@@ -108,7 +108,9 @@ def cmd_cache(args: argparse.Namespace) -> int:
     if args.action == "warm":
         from proxy.warm import warm
 
-        return warm(args.file, args.url, args.concurrency)
+        # With AUTH_BEARER_TOKEN the server wants it on every request: warming is a client.
+        bearer = _settings(args).access.bearer_token or None
+        return warm(args.file, args.url, args.concurrency, bearer=bearer)
     settings = _settings(args)
     if args.action == "stats":
         print(admin.format_stats(admin.cache_stats(settings)))
@@ -121,6 +123,25 @@ def cmd_cache(args: argparse.Namespace) -> int:
     removed = admin.purge(settings, args.cache, args.prefix)
     for name, count in removed.items():
         print(f"{name}: removed {count} entries")
+    return OK
+
+
+def cmd_sign(args: argparse.Namespace) -> int:
+    from proxy.sign import CannotSign, signed_url
+    from proxy.units import parse_duration
+
+    settings = _settings(args)
+    try:
+        expires = None if args.expires is None else parse_duration(args.expires)
+        print(signed_url(args.url, settings, expires))
+    except ValueError as exc:
+        print(f"error: --expires: {exc}", file=sys.stderr)
+        return USAGE
+    except CannotSign as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return USAGE
+    if settings.access.signature_scope == "previews" and "/previews/" not in args.url:
+        print("note: SIGNATURE_SCOPE=previews: this route is served unsigned", file=sys.stderr)
     return OK
 
 
@@ -238,6 +259,13 @@ def build_parser() -> argparse.ArgumentParser:
     add(
         "check", "would serve start healthy? settings, storage, caches, libvips; exit 1 if not"
     ).set_defaults(func=cmd_check)
+
+    sign = add("sign", "print URL signed with the first SIGNATURE_KEY/SIGNATURE_SALT pair")
+    sign.add_argument("url", help="a path or URL of any route, e.g. /bucket/key or /previews/_/...")
+    sign.add_argument(
+        "--expires", help="valid for this long from now, e.g. 1h or 7d (default: forever)"
+    )
+    sign.set_defaults(func=cmd_sign)
 
     migrate = add("migrate", "copy DATA_PATH/storage to the store another env file describes")
     migrate.add_argument("--to-env-file", required=True, help="settings of the target store")

@@ -15,6 +15,8 @@ from typing import ClassVar
 class ProxyError(Exception):
     status: ClassVar[int] = 500
     default_reason: ClassVar[str] = "internal error"
+    # Set on what the access rule turns away: the reason it is counted and logged under.
+    refusal: ClassVar[str | None] = None
 
     def __init__(
         self,
@@ -31,6 +33,11 @@ class ProxyError(Exception):
 class BadRequest(ProxyError):
     status = 400
     default_reason = "bad request"
+
+
+class Unauthorized(ProxyError):
+    status = 401
+    default_reason = "authentication required"
 
 
 class Forbidden(ProxyError):

@@ -69,6 +69,17 @@ HTTP_CONNECTIONS_SHED = Counter(
     ["reason"],
 )
 
+ACCESS_REFUSALS = Counter(
+    "proxy_access_refusals_total",
+    "Requests the access rule turned away, by reason (none read a cache or the store)",
+    ["reason"],
+)
+AUTH_REQUESTS = Counter(
+    "proxy_auth_requests_total",
+    "Calls to the auth service (AUTH_REQUEST_URL) by outcome: allowed, denied, unavailable",
+    ["outcome"],
+)
+
 RENDERS = Counter("proxy_renders_total", "Previews rendered", ["format"])
 RENDER_DURATION = Histogram(
     "proxy_render_duration_seconds",
@@ -123,6 +134,16 @@ RENDER_FORMATS = (*CONTENT_TYPES, "source")
 CONVERSION_KINDS = ("convert", "videoframe")
 JOB_KINDS = ("preview", *CONVERSION_KINDS)
 SHED_REASONS = ("idle_evicted", "refused")
+ACCESS_REFUSAL_REASONS = (
+    "no_signature",
+    "bad_signature",
+    "expired",
+    "no_bearer",
+    "bad_bearer",
+    "auth_denied",
+    "auth_unavailable",
+)
+AUTH_OUTCOMES = ("allowed", "denied", "unavailable")
 JOB_OUTCOMES = ("ok", "refused", "timeout", "memory", "crash", "cancelled")
 
 
@@ -155,6 +176,10 @@ def initialise(provider: str) -> None:
         CONVERSION_DURATION.labels(kind)
     for reason in SHED_REASONS:
         HTTP_CONNECTIONS_SHED.labels(reason)
+    for reason in ACCESS_REFUSAL_REASONS:
+        ACCESS_REFUSALS.labels(reason)
+    for outcome in AUTH_OUTCOMES:
+        AUTH_REQUESTS.labels(outcome)
     for kind in JOB_KINDS:
         for outcome in JOB_OUTCOMES:
             RENDER_JOBS.labels(kind, outcome)

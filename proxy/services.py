@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from proxy import metrics
+from proxy.access import AccessRule
 from proxy.cache.caches import Caches
 from proxy.converter.feature import ImageConverter
 from proxy.health import Health
@@ -33,13 +34,16 @@ class Services:
     converter: ImageConverter
     previews: Previews
     health: Health
+    access: AccessRule
 
     async def start(self) -> None:
         await self.storage.start()
         await self.caches.start()
         await self.pool.start()
+        await self.access.start()
 
     async def close(self) -> None:
+        await self.access.close()
         await self.pool.close()
         await self.caches.close()
         await self.storage.close()
@@ -73,4 +77,10 @@ def build_services(settings: Settings, storage: Storage | None = None) -> Servic
         previews_cfg, caches.previews, sources, pool, limits, timeout=settings.request_timeout
     )
     health = Health(storage, caches, {"render": pool.problem}, node=settings.node_name)
-    return Services(settings, storage, caches, pool, originals, converter, previews, health)
+    access = AccessRule(
+        settings.access,
+        previews_cfg.signature_pairs,
+        previews_cfg.signature_size,
+        previews_cfg.trusted_signatures,
+    )
+    return Services(settings, storage, caches, pool, originals, converter, previews, health, access)

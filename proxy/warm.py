@@ -103,21 +103,25 @@ async def warm_paths(
     return failures
 
 
-async def warm_all(base_url: str, paths: list[str], concurrency: int) -> list[tuple[str, str]]:
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=300)) as session:
+async def warm_all(
+    base_url: str, paths: list[str], concurrency: int, bearer: str | None = None
+) -> list[tuple[str, str]]:
+    headers = {"Authorization": f"Bearer {bearer}"} if bearer else None
+    timeout = aiohttp.ClientTimeout(total=300)
+    async with aiohttp.ClientSession(timeout=timeout, headers=headers) as session:
         await reachable(session, base_url)
         with progress_bar(len(paths), desc="warm", unit="path") as bar:
             return await warm_paths(session, base_url, paths, concurrency, bar)
 
 
-def warm(source: str, base_url: str, concurrency: int) -> int:
+def warm(source: str, base_url: str, concurrency: int, *, bearer: str | None = None) -> int:
     try:
         paths = [to_path(line) for line in read_lines(source)]
     except OSError as exc:
         print(f"error: cannot read {source}: {exc.strerror or exc}", file=sys.stderr)
         return USAGE
     try:
-        failures = asyncio.run(warm_all(base_url, paths, concurrency))
+        failures = asyncio.run(warm_all(base_url, paths, concurrency, bearer))
     except Unreachable as exc:
         print(f"error: {exc}", file=sys.stderr)
         return FAILED

@@ -185,7 +185,7 @@ def _commented_storage_examples() -> Iterator[tuple[str, dict[str, str]]]:
 
 
 def test_compose_override_storage_examples_parse(tmp_path: Path) -> None:
-    examples = dict(_commented_storage_examples())
+    examples = {t: b for t, b in _commented_storage_examples() if "STORAGE_PROVIDER" in b}
     assert len(examples) == 4, list(examples)
     providers = []
     for title, block in examples.items():
@@ -301,3 +301,13 @@ def test_settings_table_lists_every_setting() -> None:
     assert [row.split("`")[1] for row in rows] == [s.name for s in SETTINGS]
     assert "| `CACHE_PREVIEWS_EXPIRES` | `12h` |" in out
     assert all(row.count(" | ") == 3 for row in rows), "a | inside a cell must be escaped"
+
+
+def test_compose_override_access_example_parses(tmp_path: Path) -> None:
+    (block,) = [b for _, b in _commented_storage_examples() if "SIGNATURE_KEY" in b]
+    # compose fills ${VAR} from .env; hex serves the keys and is long enough for a token.
+    env = {k: re.sub(r"\$\{\w+\}", "0123456789abcdef" * 2, str(v)) for k, v in block.items()}
+    settings = _parse(env, tmp_path)
+    assert settings.access.signature_scope == "all"
+    assert settings.access.bearer_token
+    assert settings.access.auth_request_url

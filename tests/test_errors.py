@@ -13,6 +13,7 @@ from proxy.storage import errors as storage_errors
 EXPECTED = {
     "ProxyError": (500, "internal error"),
     "BadRequest": (400, "bad request"),
+    "Unauthorized": (401, "authentication required"),
     "Forbidden": (403, "forbidden"),
     "NotFound": (404, "not found"),
     "PayloadTooLarge": (413, "source file too large"),

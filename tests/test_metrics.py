@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import ast
 from pathlib import Path
+from types import SimpleNamespace
 
 from aiohttp import web
 from prometheus_client import Counter, Histogram
 
 from proxy import metrics
+from proxy.access import AccessRule
+from proxy.access import refusals as _refusals  # noqa: F401 - defines the refusal classes
 from proxy.converter import refs
+from proxy.errors import ProxyError
 from proxy.storage.errors import StorageError
 from proxy.web.routes import Routes
 
@@ -29,16 +33,22 @@ def test_storage_error_kinds_are_every_kind_there_is() -> None:
     assert set(metrics.STORAGE_ERROR_KINDS) == kinds | {"range"}
 
 
-def test_routes_are_every_route_name() -> None:
+def test_routes_are_every_route_name(make_settings) -> None:
     names: set[str] = set()
 
     class Recorder:
-        def wrap(self, route: str, handler: object) -> object:
+        def wrap(self, route: str, handler: object, guard: object = None) -> object:
             names.add(route)
             return handler
 
-    Routes(None, None, None).add_to(web.UrlDispatcher(), Recorder())  # type: ignore[arg-type]
+    services = SimpleNamespace(access=AccessRule(make_settings().access, (), 32), previews=None)
+    Routes(services, None, None).add_to(web.UrlDispatcher(), Recorder())  # type: ignore[arg-type]
     assert names == set(metrics.ROUTES)
+
+
+def test_access_refusal_reasons_are_every_refusal_there_is() -> None:
+    reasons = {cls.refusal for cls in _subclasses(ProxyError) if cls.refusal is not None}
+    assert set(metrics.ACCESS_REFUSAL_REASONS) == reasons
 
 
 def test_conversion_kinds_are_the_converters() -> None:

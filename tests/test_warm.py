@@ -37,7 +37,8 @@ def test_warm_fills_the_cache_through_the_running_server(data_path: Path, tmp_pa
     listing.write_text(
         "/abc-public/a.jpg\nabc-public/b.jpg\n# a comment\n/abc-public/missing.jpg\n"
     )
-    env = {"PATH": "/usr/bin:/bin", "DATA_PATH": str(data_path)}
+    # The server wants a bearer on every request: warming sends the one its settings name.
+    env = {"PATH": "/usr/bin:/bin", "DATA_PATH": str(data_path), "AUTH_BEARER_TOKEN": "w" * 20}
     with ServerProcess(env, tmp_path) as server:
         done = warm(str(listing), "--url", server.base, env=env)
         assert done.returncode == 1  # one path failed

@@ -13,8 +13,10 @@ import time
 from dataclasses import dataclass, replace
 
 from proxy import metrics
+from proxy.access.refusals import NoSignature
+from proxy.access.signature import verify
 from proxy.cache import Cache, Fill, Meta, Result
-from proxy.errors import Forbidden, NotFound
+from proxy.errors import NotFound
 from proxy.formats import CONTENT_TYPES
 from proxy.jobs.pool import JobPool
 from proxy.jobs.protocol import Job
@@ -24,7 +26,6 @@ from proxy.previews.formats import Choice, choose
 from proxy.previews.job import PreviewArgs
 from proxy.previews.options import Options
 from proxy.previews.parse import parse_options
-from proxy.previews.signature import verify
 from proxy.previews.source_loader import SourceLoader
 from proxy.previews.url import parse_url
 from proxy.settings import PreviewSettings
@@ -66,6 +67,25 @@ class Previews:
         self.render_settings = render_settings(settings, limits)
         self.rules = rules(settings)
         self._resolve_memo = functools.lru_cache(maxsize=RESOLVE_MEMO)(self._resolve)
+        self._parse_memo = functools.lru_cache(maxsize=RESOLVE_MEMO)(parse_url)
+        # Caches the URLs whose signature held (a refusal is an exception: never memoised).
+        self._signature_memo = functools.lru_cache(maxsize=RESOLVE_MEMO)(self._check_signature)
+
+    def check_signature(self, raw_path: str, raw_query: str) -> None:
+        """Refuse a URL whose signature does not hold: the access rule's check for previews,
+        run before anything else (`resolve` assumes it passed). `raw_path` is the still
+        percent-encoded path after `/previews/`."""
+        self._signature_memo(raw_path, raw_query)
+
+    def _check_signature(self, raw_path: str, raw_query: str) -> None:
+        url = self._parse_memo(raw_path, raw_query)
+        pairs = self.settings.signature_pairs
+        if url.signature is not None:
+            size, trusted = self.settings.signature_size, self.settings.trusted_signatures
+            verify(url.signature, url.signed_path, pairs, size, trusted)
+        elif pairs:
+            # The legacy form has no signature: where URLs must be signed, it cannot be used.
+            raise NoSignature("legacy preview URLs cannot carry a signature")
 
     def resolve(self, raw_path: str, raw_query: str, accept: str) -> Preview:
         """Everything decided before any I/O: bad URLs fail here, fast.
@@ -83,14 +103,7 @@ class Previews:
         return preview
 
     def _resolve(self, raw_path: str, raw_query: str, accept: str) -> Preview:
-        url = parse_url(raw_path, raw_query)
-        pairs = self.settings.signature_pairs
-        if url.signature is not None:
-            size, trusted = self.settings.signature_size, self.settings.trusted_signatures
-            verify(url.signature, url.signed_path, pairs, size, trusted)
-        elif pairs:
-            # The legacy form has no signature: where URLs must be signed, it cannot be used.
-            raise Forbidden("legacy preview URLs are not accepted when URLs must be signed")
+        url = self._parse_memo(raw_path, raw_query)
         options = parse_options(url.options, self.rules)
         if url.extension:
             options = replace(options, format=url.extension)

@@ -9,6 +9,7 @@ from proxy.settings.catalog import CACHE_NAMES, PROVIDERS, SETTINGS, Setting
 from proxy.settings.describe import describe, mask
 from proxy.settings.load import available_cores, load_settings, parse_settings, read_env_file
 from proxy.settings.model import (
+    AccessSettings,
     CacheSettings,
     PreviewSettings,
     Settings,
@@ -20,6 +21,7 @@ __all__ = [
     "CACHE_NAMES",
     "PROVIDERS",
     "SETTINGS",
+    "AccessSettings",
     "CacheSettings",
     "PreviewSettings",
     "Setting",

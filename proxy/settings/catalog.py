@@ -282,6 +282,52 @@ SETTINGS: tuple[Setting, ...] = (
         "signatures accepted as they are, whatever the path (imgproxy's trusted signatures)",
         secret=True,
     ),
+    Setting(
+        "SIGNATURE_SCOPE",
+        "all",
+        k.choice("all", "previews"),
+        "with SIGNATURE_KEY: `all` routes need a signature (originals and conversions as "
+        "`?exp=&sig=`), or only `previews`",
+    ),
+    Setting(
+        "AUTH_BEARER_TOKEN",
+        "",
+        k.TOKEN,
+        "every request but /health and /metrics must carry `Authorization: Bearer` with it",
+        secret=True,
+    ),
+    Setting(
+        "AUTH_REQUEST_URL",
+        "",
+        k.SERVICE_URL,
+        "an auth service asked before serving, as nginx's auth_request: 2xx allows, 401/403 "
+        "refuse, anything else is a 503",
+    ),
+    Setting(
+        "AUTH_REQUEST_CACHE",
+        "30s",
+        k.duration("0s", "1h"),
+        "how long an auth service's answer is reused for the same credentials and scope",
+    ),
+    Setting(
+        "AUTH_REQUEST_SCOPE",
+        "url",
+        k.choice("url", "credentials"),
+        "what one answer of the auth service covers: the `url` asked for, or every URL asked "
+        "with the same `credentials`",
+    ),
+    Setting(
+        "AUTH_REQUEST_TIMEOUT",
+        "5s",
+        k.duration("100ms", "1m"),
+        "limit for one call to the auth service; past it, 503",
+    ),
+    Setting(
+        "AUTH_CACHE_CONTROL",
+        "",
+        k.Kind("a Cache-Control header value, or empty for private + CACHE_CONTROL", str),
+        "sent instead of CACHE_CONTROL when a bearer or an auth service admits the request",
+    ),
     Setting("CONVERTER_TIMEOUT", "30s", TIMEOUT, "limit for one conversion or frame decode"),
 )
 BY_NAME = {s.name: s for s in SETTINGS}

@@ -12,6 +12,20 @@ def mask(value: str) -> str:
     return "" if not value else "****" + (value[-2:] if len(value) > 12 else "")
 
 
+def access_summary(settings: Settings) -> str:
+    """Who may read, in a few words: which checks the access rule runs."""
+    access, checks = settings.access, []
+    if access.bearer_token:
+        checks.append("bearer token")
+    if settings.previews.signature_pairs:
+        checks.append(
+            "signed URLs" if access.signature_scope == "all" else "signed previews (only)"
+        )
+    if access.auth_request_url:
+        checks.append(f"auth service {access.auth_request_url} (per {access.auth_request_scope})")
+    return ", ".join(checks) or "anyone who reaches the port (no key, bearer or auth service)"
+
+
 def describe(settings: Settings) -> list[tuple[str, str]]:
     """Name/value pairs, secrets masked."""
     storage = settings.storage
@@ -44,6 +58,7 @@ def describe(settings: Settings) -> list[tuple[str, str]]:
                 f"{cache.path} (size {bound}, expires {format_duration(cache.expires)})",
             )
         )
+    rows.append(("access", access_summary(settings)))
     for setting in SETTINGS:
         if setting.secret and not setting.name.startswith("STORAGE_"):
             value = settings.raw.get(setting.name, "")

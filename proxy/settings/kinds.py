@@ -10,6 +10,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
+from urllib.parse import urlsplit
 
 from proxy.formats import canonical
 from proxy.units import (
@@ -171,6 +172,35 @@ def _words(raw: str) -> tuple[str, ...]:
 
 
 WORDS = Kind("comma-separated values", _words)
+
+_TOKEN_RE = re.compile(r"[A-Za-z0-9._~+/=-]{16,4096}")
+
+
+def _token(raw: str) -> str:
+    # RFC 6750's b64token; short tokens can be guessed, and the header carries nothing else.
+    if raw and not _TOKEN_RE.fullmatch(raw):
+        raise ValueError("at least 16 characters of A-Z a-z 0-9 . _ ~ + / = -")
+    return raw
+
+
+TOKEN = Kind("empty, or a token of at least 16 characters (A-Z a-z 0-9 . _ ~ + / = -)", _token)
+
+
+def _service_url(raw: str) -> str:
+    if not raw:
+        return raw
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("not an http:// or https:// URL with a host")
+    if parts.username is not None or parts.password is not None:
+        raise ValueError("credentials in the URL would be logged and shown; leave them out")
+    if parts.fragment:
+        raise ValueError("a URL fragment is never sent")
+    parts.port  # noqa: B018 - raises ValueError for a port that is not a number 0-65535
+    return raw
+
+
+SERVICE_URL = Kind("empty, or an http:// or https:// URL", _service_url)
 
 
 def _presets(raw: str) -> dict[str, str]:

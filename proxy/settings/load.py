@@ -12,8 +12,10 @@ from typing import Any, TypeVar
 from dotenv import dotenv_values
 
 from proxy.settings.catalog import BY_NAME, CACHE_NAMES
+from proxy.settings.describe import mask
 from proxy.settings.kinds import BUCKET_RE
 from proxy.settings.model import (
+    AccessSettings,
     CacheSettings,
     PreviewSettings,
     Settings,
@@ -58,7 +60,10 @@ class _Reader:
             return setting.kind.parse(raw)
         except (ValueError, TypeError) as exc:
             detail = f" ({exc})" if str(exc) and not str(exc).startswith(repr(raw)) else ""
-            self.problems.append(f"{name}={raw!r} is invalid: expected {setting.form}{detail}")
+            shown = repr(mask(raw)) if setting.secret else repr(raw)  # a secret is never printed
+            if setting.secret and raw in detail:
+                detail = ""
+            self.problems.append(f"{name}={shown} is invalid: expected {setting.form}{detail}")
             return fallback
 
     def failed(self, name: str) -> bool:
@@ -111,6 +116,7 @@ def parse_settings(env: Mapping[str, str], env_file: Path | None = None) -> Sett
         log_level=r("LOG_LEVEL", "info"),
         access_log=r("ACCESS_LOG", False),
         previews=previews,
+        access=_access(r),
         node_name=r("NODE_NAME", "") or host_name(),
         raw=dict(env),
     )
@@ -197,7 +203,7 @@ def _previews(r: _Reader) -> PreviewSettings:
     queue = r("PREVIEWS_QUEUE")
     keys = r("SIGNATURE_KEY", ())
     salts = r("SIGNATURE_SALT", ())
-    if len(keys) != len(salts):
+    if len(keys) != len(salts) and not (r.failed("SIGNATURE_KEY") or r.failed("SIGNATURE_SALT")):
         r.problems.append(
             "SIGNATURE_KEY and SIGNATURE_SALT must have the same number of comma-separated hex values"
         )
@@ -226,6 +232,33 @@ def _previews(r: _Reader) -> PreviewSettings:
         converter_timeout=r("CONVERTER_TIMEOUT", 30.0),
         trusted_signatures=frozenset(r("SIGNATURE_TRUSTED", ())),
     )
+
+
+def _access(r: _Reader) -> AccessSettings:
+    cache_control = r("CACHE_CONTROL", "")
+    return AccessSettings(
+        signature_scope=r("SIGNATURE_SCOPE", "all"),
+        bearer_token=r("AUTH_BEARER_TOKEN", ""),
+        auth_request_url=r("AUTH_REQUEST_URL", ""),
+        auth_request_cache=r("AUTH_REQUEST_CACHE", 0.0),
+        auth_request_scope=r("AUTH_REQUEST_SCOPE", "url"),
+        auth_request_timeout=r("AUTH_REQUEST_TIMEOUT", 5.0),
+        cache_control=r("AUTH_CACHE_CONTROL", "") or private_cache_control(cache_control),
+    )
+
+
+def private_cache_control(shared: str) -> str:
+    """CACHE_CONTROL for one client only: `private`, without what only shared caches read."""
+    kept = [
+        part.strip()
+        for part in shared.split(",")
+        if part.strip() and part.strip().split("=")[0].lower() not in SHARED_ONLY
+    ]
+    return ", ".join(["private", *kept])
+
+
+# Directives that address shared caches (RFC 9111): meaningless or wrong with `private`.
+SHARED_ONLY = frozenset({"public", "private", "s-maxage", "proxy-revalidate"})
 
 
 def _optional_path(raw: str) -> Path | None:

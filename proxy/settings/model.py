@@ -68,6 +68,24 @@ class PreviewSettings:
 
 
 @dataclass(frozen=True)
+class AccessSettings:
+    """Who may read: signatures beyond previews, a bearer secret, an auth service."""
+
+    signature_scope: str  # "all" or "previews"
+    bearer_token: str
+    auth_request_url: str
+    auth_request_cache: float
+    auth_request_scope: str  # "url" or "credentials"
+    auth_request_timeout: float
+    cache_control: str  # for answers a bearer or an auth service admitted
+
+    @property
+    def per_client(self) -> bool:
+        """Whether who asks decides what is served, so shared caches must not keep answers."""
+        return bool(self.bearer_token or self.auth_request_url)
+
+
+@dataclass(frozen=True)
 class Settings:
     env_file: Path | None
     data_path: Path
@@ -87,5 +105,6 @@ class Settings:
     log_level: str
     access_log: bool
     previews: PreviewSettings
+    access: AccessSettings
     node_name: str = ""  # NODE_NAME, or the host name when that is empty
     raw: Mapping[str, str] = field(repr=False, default_factory=dict)

@@ -30,7 +30,7 @@ FLUSH_AFTER = 0.2  # seconds a line may wait in the buffer
 FLUSH_LINES = 256  # formatted together: about half a millisecond of the loop's time
 PIPE_BUF = 4096
 
-Record = tuple[str, str, int, int, float, str, "str | None"]
+Record = tuple[str, str, int, int, float, str, "str | None", "str | None"]
 
 
 class AccessLog:
@@ -56,11 +56,12 @@ class AccessLog:
         seconds: float,
         cache: str,
         remote: str | None,
+        refused: str | None = None,
     ) -> None:
         # Only kept here; lines are made FLUSH_LINES at a time, in one tight loop, where
         # formatting one costs a third of what it costs between a request's other work.
         records = self._records
-        records.append((method, path, status, sent, seconds, cache, remote))
+        records.append((method, path, status, sent, seconds, cache, remote, refused))
         if len(records) >= FLUSH_LINES:
             self.flush()
         elif self._timer is None:
@@ -75,8 +76,8 @@ class AccessLog:
             return
         records, self._records = self._records, []
         lines = []
-        for method, path, status, sent, seconds, cache, remote in records:
-            head, tail = _parts(method, path, status, sent, cache, remote)
+        for method, path, status, sent, seconds, cache, remote, refused in records:
+            head, tail = _parts(method, path, status, sent, cache, remote, refused)
             lines.append(f"{head}{seconds * 1000:.2f}{tail}")
         data = "".join(lines).encode()
         if self._to_file:
@@ -164,16 +165,22 @@ def _write_all(fd: int, data: bytes) -> None:
 
 @functools.lru_cache(maxsize=1024)  # URLs are up to 8 KiB: bounded memory
 def _parts(
-    method: str, path: str, status: int, sent: int, cache: str, remote: str | None
+    method: str,
+    path: str,
+    status: int,
+    sent: int,
+    cache: str,
+    remote: str | None,
+    refused: str | None,
 ) -> tuple[str, str]:
     """A line around its one field that changes every time: a hot URL's lines differ only in
     their milliseconds, and quoting the rest again was most of a line's cost."""
     head = (
         f'{{"method":{quoted(method)},"path":{quoted(path)},"status":{status},"bytes":{sent},"ms":'
     )
-    tail = (
-        f',"cache":{quoted(cache)},"remote":{quoted(remote) if remote is not None else "null"}}}\n'
-    )
+    tail = f',"cache":{quoted(cache)},"remote":{quoted(remote) if remote is not None else "null"}'
+    # Only a refused request says why: which check of the access rule turned it away.
+    tail += f',"refused":{quoted(refused)}}}\n' if refused is not None else "}\n"
     return head, tail
 
 

@@ -27,6 +27,7 @@ class Answer:
     headers: Mapping[str, str] = field(default_factory=dict)
     log_level: int = logging.INFO
     traceback: bool = False  # a bug: the log gets the traceback, the client one line
+    refusal: str | None = None  # what the access rule turned away, and why
 
     def response(self) -> web.Response:
         return web.Response(status=self.status, text=self.reason + "\n", headers=self.headers)
@@ -35,7 +36,7 @@ class Answer:
 def answer_for(exc: Exception) -> Answer:
     if isinstance(exc, ProxyError):
         level = logging.WARNING if exc.status >= 500 else logging.INFO
-        return Answer(exc.status, exc.reason, exc.headers, level)
+        return Answer(exc.status, exc.reason, exc.headers, level, refusal=exc.refusal)
     if isinstance(exc, web.HTTPException):
         headers = {k: v for k, v in exc.headers.items() if k.lower() != "content-type"}
         return Answer(exc.status, exc.reason.lower(), headers)

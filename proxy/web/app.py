@@ -32,7 +32,10 @@ def create_app(services: Services) -> web.Application:
     app[ACCESS_LOG] = access_log
     app[TALLY] = tally
     app[DEADLINES] = deadlines
-    Routes(services, Delivery(settings.cache_control, stamp), tally).add_to(app.router, middleware)
+    # Where who asks decides what is served, no cache in front may share an answer.
+    access = settings.access
+    cache_control = access.cache_control if access.per_client else settings.cache_control
+    Routes(services, Delivery(cache_control, stamp), tally).add_to(app.router, middleware)
 
     lag = LoopLag()
 

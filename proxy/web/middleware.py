@@ -12,11 +12,14 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from proxy import metrics
+from proxy.access import Guard
 from proxy.web.access_log import AccessLog
 from proxy.web.answers import Answer, answer_for
 from proxy.web.deadline import Deadlines
@@ -33,9 +36,12 @@ GONE = 499  # nginx's status for a client that went away before its answer
 
 
 def loggable_path(request: web.BaseRequest) -> str:
-    """The path without the preview signature, which is a credential of sorts."""
+    """The path without its signature (in the path or the query), a credential of sorts."""
     url = request.rel_url
     return _unsigned(url.raw_path, url.raw_query_string)
+
+
+_SIGNATURE_IN_QUERY = re.compile(r"(^|&)sig=[^&]*")
 
 
 @functools.lru_cache(maxsize=1024)  # URLs are up to 8 KiB: bounded memory
@@ -44,6 +50,7 @@ def _unsigned(raw: str, query: str) -> str:
         head, _, rest = raw[len("/previews/") :].partition("/")
         if rest and ":" not in head and "," not in head:
             raw = "/previews/-/" + rest
+    query = _SIGNATURE_IN_QUERY.sub(r"\1sig=-", query)
     return f"{raw}?{query}" if query else raw
 
 
@@ -56,7 +63,8 @@ class Middleware:
         self.access_log = access_log
         self.stamp = stamp
 
-    def wrap(self, route: str, handler: Handler) -> Handler:
+    def wrap(self, route: str, handler: Handler, guard: Guard | None = None) -> Handler:
+        """`guard`: the access rule's check, run first; what it refuses reads nothing."""
         deadlines, tally, stamp = self.deadlines, self.tally, self.stamp
 
         async def handle(request: web.Request) -> web.StreamResponse:
@@ -66,8 +74,14 @@ class Middleware:
             tally.begin()
             deadlines.track(task)
             response: web.StreamResponse | None = None
+            refused: str | None = None
             try:
                 try:
+                    if guard is not None:
+                        url = request.rel_url
+                        await guard(
+                            request.method, url.raw_path, url.raw_query_string, request.headers
+                        )
                     response = await handler(request)
                 except asyncio.CancelledError:
                     if not deadlines.expired(task):
@@ -77,7 +91,11 @@ class Middleware:
                 except ConnectionResetError:
                     raise
                 except Exception as exc:
-                    response = _short_answer(request, answer_for(exc), exc)
+                    answer = answer_for(exc)
+                    refused = answer.refusal
+                    if refused is not None:
+                        metrics.ACCESS_REFUSALS.labels(refused).inc()
+                    response = _short_answer(request, answer, exc)
                 if (
                     not isinstance(response, ReadyAnswer)
                     and not response.prepared
@@ -91,7 +109,7 @@ class Middleware:
                 status = response.status if response is not None else GONE
                 tally.end(route, status, elapsed)
                 if self.access_log is not None:
-                    self._log_access(request, response, status, elapsed)
+                    self._log_access(request, response, status, elapsed, refused)
 
         return handle
 
@@ -101,6 +119,7 @@ class Middleware:
         response: web.StreamResponse | None,
         status: int,
         elapsed: float,
+        refused: str | None,
     ) -> None:
         assert self.access_log is not None
         sent, cache = 0, "-"
@@ -111,7 +130,14 @@ class Middleware:
             if status != 304 and request.method != "HEAD":
                 sent = response.content_length or 0
         self.access_log.record(
-            request.method, loggable_path(request), status, sent, elapsed, cache, request.remote
+            request.method,
+            loggable_path(request),
+            status,
+            sent,
+            elapsed,
+            cache,
+            request.remote,
+            refused,
         )
 
 

@@ -65,15 +65,27 @@ class Routes:
 
     def add_to(self, router: web.UrlDispatcher, middleware: Middleware) -> None:
         wrap = middleware.wrap
+        access = self.services.access
+        # Operators' endpoints answer anyone who reaches the port, as HAProxy's checks and
+        # Prometheus do; every other route runs the access rule before anything else.
         router.add_get("/health", wrap("health", self.health), allow_head=True)
         router.add_get("/metrics", wrap("metrics", self.metrics), allow_head=False)
-        router.add_get(CONVERTER + "{tail:.*}", wrap("image_converter", self.convert))
-        router.add_get(PREVIEWS + "{tail:.*}", wrap("preview", self.preview))
-        original = wrap("original", self.original)
+        signed_in_query = access.guard(access.query_signature)
+        router.add_get(
+            CONVERTER + "{tail:.*}", wrap("image_converter", self.convert, signed_in_query)
+        )
+        previews = self.services.previews
+
+        def preview_signature(raw_path: str, raw_query: str) -> None:
+            previews.check_signature(raw_path[len(PREVIEWS) :], raw_query)
+
+        signed_in_path = access.guard(preview_signature)
+        router.add_get(PREVIEWS + "{tail:.*}", wrap("preview", self.preview, signed_in_path))
+        original = wrap("original", self.original, signed_in_query)
         router.add_route("GET", "/{tail:.*}", original)
         router.add_route("HEAD", "/{tail:.*}", original)
         # Every other method, on any path: so that no request misses the middleware.
-        router.add_route("*", "/{tail:.*}", wrap("original", self.not_allowed))
+        router.add_route("*", "/{tail:.*}", wrap("original", self.not_allowed, access.guard(None)))
 
     async def _send(
         self, request: web.Request, result: Body, headers: Mapping[str, str] | None = None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 
+from proxy.access.signature import sign
 from proxy.formats import URL_NAMES
 from tests.cluster.conftest import EchoCluster
 from tests.cluster.haproxy import get
@@ -126,3 +127,28 @@ def test_what_has_no_source_is_balanced_round_robin(echo_cluster: EchoCluster, p
         assert hashed is None
         nodes.add(node)
     assert len(nodes) > 1
+
+
+@pytest.mark.parametrize("key", KEYS[:4])
+def test_a_signed_url_goes_to_the_node_that_holds_the_object(
+    echo_cluster: EchoCluster, key: str
+) -> None:
+    # `sig` and `exp` are in the query, which no routing rule reads: the signed URL of an
+    # original, a conversion or a video frame hashes as the object, like its previews do.
+    origin = f"{BUCKET}/{key}"
+    unsigned = Form("original", f"/{BUCKET}/{standard(key)}", "original")
+    node, _ = route(echo_cluster, unsigned)
+    for path in (
+        f"/{BUCKET}/{standard(key)}",
+        f"/image-converter/convert/{BUCKET}/{standard(key)}",
+        f"/image-converter/videoframe/33p/{BUCKET}/{standard(key)}",
+    ):
+        for query in (
+            f"sig={sign(b'k', b's', path)}",
+            f"exp=1767225600&sig={sign(b'k', b's', path + '?exp=1767225600')}",
+            f"videoStreamIndex=0&exp=1767225600&sig={'A' * 43}",
+        ):
+            signed = Form("signed", f"{path}?{query}", "original")
+            assert proxy_source(signed.raw_path, signed.raw_query) == origin
+            reached, hashed = route(echo_cluster, signed)
+            assert (reached, hashed) == (node, origin.encode()), signed.path

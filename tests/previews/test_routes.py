@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from proxy.previews.signature import sign
+from proxy.access.signature import sign
 from proxy.web.app import SERVICES
 from tests.conftest import encode_image
 from tests.previews.conftest import decode, fetcher, size_of, with_alpha

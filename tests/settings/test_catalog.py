@@ -32,6 +32,8 @@ DURATION_BOUNDS = {
     "HTTP_HEADER_TIMEOUT": ("1s", "10m"),
     "HTTP_IDLE_TIMEOUT": ("1s", "1h"),
     "CONVERTER_TIMEOUT": ("100ms", "1h"),
+    "AUTH_REQUEST_CACHE": ("0s", "1h"),
+    "AUTH_REQUEST_TIMEOUT": ("100ms", "1m"),
 }
 
 
@@ -122,6 +124,7 @@ def test_the_secrets_are_marked_secret():
         "SIGNATURE_KEY",
         "SIGNATURE_SALT",
         "SIGNATURE_TRUSTED",
+        "AUTH_BEARER_TOKEN",
     }
 
 

@@ -18,6 +18,9 @@ REMOTE = {
 }
 
 
+SIGNED = {"SIGNATURE_KEY": "00", "SIGNATURE_SALT": "11"}
+
+
 @pytest.mark.parametrize(
     ("value", "shown"),
     [
@@ -56,6 +59,7 @@ def test_the_local_provider(tmp_path):
         ("cache storage", f"{cache / 'storage'} (size 10g, expires 7d)"),
         ("cache previews", f"{cache / 'previews'} (size 100000, expires 90m)"),
         ("cache image_converter", f"{cache / 'image_converter'} (size 10g, expires 7d)"),
+        ("access", "anyone who reaches the port (no key, bearer or auth service)"),
     ]
 
 
@@ -99,17 +103,35 @@ def test_every_other_secret_is_masked(tmp_path):
         "SIGNATURE_KEY": "0123456789abcdef",
         "SIGNATURE_SALT": "fedcba9876543210",
         "SIGNATURE_TRUSTED": "short",
+        "AUTH_BEARER_TOKEN": "a-bearer-token-0123456789",
     }
     rows = describe(parse_settings(env))
-    assert rows[-3:] == [
+    assert rows[-5:] == [
+        ("access", "bearer token, signed URLs"),
         ("SIGNATURE_KEY", "****ef"),
         ("SIGNATURE_SALT", "****10"),
         ("SIGNATURE_TRUSTED", "****"),
+        ("AUTH_BEARER_TOKEN", "****89"),
     ]
     text = repr(rows)
     for value in env.values():
         if value != str(tmp_path):
             assert value not in text
+
+
+@pytest.mark.parametrize(
+    "env, said",
+    [
+        ({"SIGNATURE_SCOPE": "previews", **SIGNED}, "signed previews (only)"),
+        (
+            {"AUTH_REQUEST_URL": "http://auth:9/ok", "AUTH_REQUEST_SCOPE": "credentials"},
+            "auth service http://auth:9/ok (per credentials)",
+        ),
+    ],
+)
+def test_where_says_who_may_read(tmp_path, env, said):
+    rows = dict(describe(parse_settings({"DATA_PATH": str(tmp_path), **env})))
+    assert rows["access"] == said
 
 
 def test_where_prints_locations_and_masks_secrets(tmp_path):

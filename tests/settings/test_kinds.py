@@ -187,3 +187,39 @@ def test_presets_with_comments():
     for bad in ("thumb", "=q:70", "thumb=", "thumb= "):
         with pytest.raises(ValueError, match="bad preset"):
             k.PRESETS.parse(f"default=q:70;{bad}")
+
+
+@pytest.mark.parametrize("raw", ["", "0123456789abcdef", "a.b_c~d+e/f=g-h0123"])
+def test_tokens_of_sixteen_or_more_header_safe_characters(raw):
+    assert k.TOKEN.parse(raw) == raw
+
+
+@pytest.mark.parametrize(
+    "raw", ["short", "fifteen-chars15", "has a space in it!", "ünïcødé-0123456789"]
+)
+def test_a_short_or_unsafe_token_is_refused(raw):
+    with pytest.raises(ValueError, match="16 characters"):
+        k.TOKEN.parse(raw)
+
+
+@pytest.mark.parametrize(
+    "raw", ["", "http://auth:9000/check", "https://auth.internal/v1/allowed?app=img"]
+)
+def test_service_urls(raw):
+    assert k.SERVICE_URL.parse(raw) == raw
+
+
+@pytest.mark.parametrize(
+    "raw, reason",
+    [
+        ("ftp://auth/check", "http"),
+        ("auth:9000/check", "http"),
+        ("http:///check", "host"),
+        ("http://user:pw@auth/check", "credentials"),
+        ("http://auth/check#x", "fragment"),
+        ("http://auth:99999/check", "Port"),
+    ],
+)
+def test_a_url_that_is_no_http_service_is_refused(raw, reason):
+    with pytest.raises(ValueError, match=reason):
+        k.SERVICE_URL.parse(raw)

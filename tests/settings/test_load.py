@@ -170,6 +170,17 @@ USED: dict[str, tuple[str, Callable[[Settings], Any], Any]] = {
     "SIGNATURE_SIZE": ("8", lambda s: s.previews.signature_size, 8),
     "SIGNATURE_TRUSTED": ("sig1, sig2", lambda s: s.previews.trusted_signatures, {"sig1", "sig2"}),
     "CONVERTER_TIMEOUT": ("10s", lambda s: s.previews.converter_timeout, 10.0),
+    "SIGNATURE_SCOPE": ("Previews", lambda s: s.access.signature_scope, "previews"),
+    "AUTH_BEARER_TOKEN": ("0123456789abcdef", lambda s: s.access.bearer_token, "0123456789abcdef"),
+    "AUTH_REQUEST_URL": (
+        "http://auth.internal:9000/check?app=1",
+        lambda s: s.access.auth_request_url,
+        "http://auth.internal:9000/check?app=1",
+    ),
+    "AUTH_REQUEST_CACHE": ("1m", lambda s: s.access.auth_request_cache, 60.0),
+    "AUTH_REQUEST_SCOPE": ("credentials", lambda s: s.access.auth_request_scope, "credentials"),
+    "AUTH_REQUEST_TIMEOUT": ("2s", lambda s: s.access.auth_request_timeout, 2.0),
+    "AUTH_CACHE_CONTROL": ("no-cache", lambda s: s.access.cache_control, "no-cache"),
 }
 
 
@@ -433,3 +444,23 @@ def test_a_bad_setting_stops_the_start_with_one_line(tmp_path):
     assert len(lines) == 1
     assert "CACHE_STORAGE_SIZE" in lines[0]
     assert "Traceback" not in done.stderr
+
+
+def test_bad_access_settings_stop_the_start_naming_each(tmp_path):
+    with pytest.raises(SettingsError) as err:
+        parse_settings(
+            {
+                "DATA_PATH": str(tmp_path),
+                "SIGNATURE_KEY": "not-hex",
+                "SIGNATURE_SALT": "00",
+                "AUTH_BEARER_TOKEN": "too-short",
+                "AUTH_REQUEST_URL": "auth-service:9000",
+                "SIGNATURE_SCOPE": "some",
+            }
+        )
+    named = sorted(line.split("=")[0].split()[0] for line in err.value.problems)
+    assert named == [
+        "AUTH_BEARER_TOKEN", "AUTH_REQUEST_URL", "SIGNATURE_KEY", "SIGNATURE_SCOPE",
+    ]  # fmt: skip
+    text = "\n".join(err.value.problems)
+    assert "too-short" not in text and "not-hex" not in text  # secrets are never printed

@@ -43,3 +43,7 @@ def test_signatures_are_not_logged():
     assert loggable_path(signed) == "/previews/-/rs:fit:300/plain/b/k.jpg"  # type: ignore[arg-type]
     legacy = Request("/previews/300x,jpeg,q70/b/k.jpg")
     assert loggable_path(legacy) == "/previews/300x,jpeg,q70/b/k.jpg"  # type: ignore[arg-type]
+    in_query = Request("/b/k.jpg?exp=1767225600&sig=oKfUtW34Dvo2&sigma=1")
+    assert loggable_path(in_query) == "/b/k.jpg?exp=1767225600&sig=-&sigma=1"  # type: ignore[arg-type]
+    first = Request("/image-converter/convert/b/k.jpg?sig=oKfUtW34Dvo2")
+    assert loggable_path(first) == "/image-converter/convert/b/k.jpg?sig=-"  # type: ignore[arg-type]

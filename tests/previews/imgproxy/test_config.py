@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
+from proxy.access.signature import verify
 from proxy.errors import Forbidden
-from proxy.previews.signature import verify
 from proxy.services import validate
 from proxy.settings import Settings, SettingsError
 from tests.previews.imgproxy.cases import params

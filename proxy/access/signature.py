@@ -1,4 +1,9 @@
-"""imgproxy URL signatures: HMAC-SHA256 over salt + path, base64url without padding."""
+"""imgproxy URL signatures: HMAC-SHA256 over salt + path, base64url without padding.
+
+Previews carry one as their first path segment; originals, conversions and video frames
+carry one in their query (`proxy.access.signed_query`). Both are the same signature, with
+the same keys, salts, rotation and size.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,9 @@ import hashlib
 import hmac
 from collections.abc import Collection, Sequence
 
-from proxy.errors import Forbidden
+from proxy.access.refusals import BadSignature, NoSignature
+
+Pairs = Sequence[tuple[bytes, bytes]]
 
 
 def sign(key: bytes, salt: bytes, path: str, size: int = 32) -> str:
@@ -19,18 +26,18 @@ def sign(key: bytes, salt: bytes, path: str, size: int = 32) -> str:
 def verify(
     signature: str,
     path: str,
-    pairs: Sequence[tuple[bytes, bytes]],
+    pairs: Pairs,
     size: int,
     trusted: Collection[str] = frozenset(),
 ) -> None:
-    """Raise Forbidden unless `signature` fits `path` under one of the key/salt pairs.
+    """Raise a refusal unless `signature` fits `path` under one of the key/salt pairs.
 
     Without any pair configured, any non-empty signature segment without a `:` passes:
     clients send `q`, `_` or `insecure` there. A `trusted` signature (imgproxy's
     IMGPROXY_TRUSTED_SIGNATURES) passes whatever the path.
     """
     if not signature or ":" in signature:
-        raise Forbidden("missing signature")
+        raise NoSignature()
     if not pairs or signature in trusted:
         return
     given = signature.encode()
@@ -40,4 +47,4 @@ def verify(
         expected = sign(key, salt, path, size).encode()
         matched |= hmac.compare_digest(expected, given)
     if not matched:
-        raise Forbidden("invalid signature")
+        raise BadSignature()

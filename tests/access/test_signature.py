@@ -1,7 +1,7 @@
 import pytest
 
+from proxy.access.signature import sign, verify
 from proxy.errors import Forbidden
-from proxy.previews.signature import sign, verify
 
 VECTOR_PATH = "/rs:fill:300:400:0/g:sm/aHR0cDovL2V4YW1w/bGUuY29tL2ltYWdl/cy9jdXJpb3NpdHku/anBn.png"
 
