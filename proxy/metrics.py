@@ -65,7 +65,8 @@ HTTP_CONNECTIONS = Gauge(
 )
 HTTP_CONNECTIONS_SHED = Counter(
     "proxy_http_connections_shed_total",
-    "Connections closed past HTTP_MAX_CONNECTIONS: the longest idle one, or the new one",
+    "Connections closed past HTTP_MAX_CONNECTIONS (the longest idle one, one whose client takes "
+    "nothing, or the new one) or past HTTP_SEND_TIMEOUT",
     ["reason"],
 )
 
@@ -133,7 +134,7 @@ ROUTES = ("original", "preview", "image_converter", "health", "metrics")
 RENDER_FORMATS = (*CONTENT_TYPES, "source")
 CONVERSION_KINDS = ("convert", "videoframe")
 JOB_KINDS = ("preview", *CONVERSION_KINDS)
-SHED_REASONS = ("idle_evicted", "refused")
+SHED_REASONS = ("idle_evicted", "stalled_evicted", "send_timeout", "refused")
 ACCESS_REFUSAL_REASONS = (
     "no_signature",
     "bad_signature",

@@ -157,11 +157,19 @@ SETTINGS: tuple[Setting, ...] = (
         "a keep-alive connection idle this long is closed",
     ),
     Setting(
+        "HTTP_SEND_TIMEOUT",
+        "60s",
+        k.duration("1s", "1h"),
+        "a client that takes none of its answer for this long is disconnected (nginx's "
+        "send_timeout); one that has taken nothing for a second can be evicted when the process "
+        "is full",
+    ),
+    Setting(
         "HTTP_MAX_CONNECTIONS",
         "2048",
         k.integer(16, 1_000_000),
-        "open connections per server process; past it the longest idle one is closed (or the "
-        "new one refused)",
+        "open connections per server process; past it the longest idle one is closed, else the "
+        "one whose client has taken nothing the longest, else the new one is refused",
     ),
     Setting("LOG_LEVEL", "info", k.choice("debug", "info", "warning", "error"), "log verbosity"),
     Setting("ACCESS_LOG", "on", k.FLAG, "one JSON line per request"),

@@ -113,6 +113,7 @@ def parse_settings(env: Mapping[str, str], env_file: Path | None = None) -> Sett
         header_timeout=r("HTTP_HEADER_TIMEOUT", 10.0),
         idle_timeout=r("HTTP_IDLE_TIMEOUT", 15.0),
         max_connections=r("HTTP_MAX_CONNECTIONS", 2048),
+        send_timeout=r("HTTP_SEND_TIMEOUT", 60.0),
         log_level=r("LOG_LEVEL", "info"),
         access_log=r("ACCESS_LOG", False),
         previews=previews,

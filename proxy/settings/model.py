@@ -106,5 +106,6 @@ class Settings:
     access_log: bool
     previews: PreviewSettings
     access: AccessSettings
+    send_timeout: float = 60.0
     node_name: str = ""  # NODE_NAME, or the host name when that is empty
     raw: Mapping[str, str] = field(repr=False, default_factory=dict)

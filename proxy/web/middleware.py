@@ -25,6 +25,7 @@ from proxy.web.answers import Answer, answer_for
 from proxy.web.deadline import Deadlines
 from proxy.web.headers import CACHE_STATUS, NOSNIFF, Stamp
 from proxy.web.ready import ReadyAnswer
+from proxy.web.sent import SENT, Sent
 from proxy.web.tally import RequestTally
 
 log = logging.getLogger("proxy.web")
@@ -88,8 +89,15 @@ class Middleware:
                         raise  # the client went away, or the server is stopping
                     task.uncancel()
                     response = _short_answer(request, TIMED_OUT, None)
-                except ConnectionResetError:
-                    raise
+                except ConnectionError as exc:
+                    # The connection broke while the answer was going out: nothing left to say
+                    # (a client that left is not an error; a cut body has its warning).
+                    log.debug("connection lost on %s: %s", loggable_path(request), exc)
+                    if request.transport is not None:
+                        request.transport.abort()
+                    record = request.get(SENT)
+                    response = record.response if record is not None else _gone()
+                    return response
                 except Exception as exc:
                     answer = answer_for(exc)
                     refused = answer.refusal
@@ -106,10 +114,13 @@ class Middleware:
             finally:
                 deadlines.release(task)
                 elapsed = time.perf_counter() - started
-                status = response.status if response is not None else GONE
+                record = request.get(SENT)
+                if record is not None and (response is None or response is record.response):
+                    response = record.response  # its head went out: logged as it was sent
+                status = GONE if response is None or response.status == GONE else response.status
                 tally.end(route, status, elapsed)
                 if self.access_log is not None:
-                    self._log_access(request, response, status, elapsed, refused)
+                    self._log_access(request, response, status, elapsed, refused, record)
 
         return handle
 
@@ -120,10 +131,17 @@ class Middleware:
         status: int,
         elapsed: float,
         refused: str | None,
+        record: Sent | None,
     ) -> None:
         assert self.access_log is not None
-        sent, cache = 0, "-"
-        if isinstance(response, ReadyAnswer):
+        sent, cache, left = 0, "-", response is None or status == GONE
+        if record is not None and response is record.response:
+            sent, cache, left = (
+                record.body_bytes,
+                response.headers.get(CACHE_STATUS, "-"),
+                record.left,
+            )
+        elif isinstance(response, ReadyAnswer):
             sent, cache = response.content_length or 0, response.cache_status
         elif response is not None:
             cache = response.headers.get(CACHE_STATUS, "-")
@@ -138,7 +156,12 @@ class Middleware:
             cache,
             request.remote,
             refused,
+            left,
         )
+
+
+def _gone() -> web.Response:
+    return web.Response(status=GONE)
 
 
 def _short_answer(request: web.BaseRequest, answer: Answer, exc: Exception | None) -> web.Response:

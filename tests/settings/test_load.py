@@ -118,6 +118,7 @@ USED: dict[str, tuple[str, Callable[[Settings], Any], Any]] = {
     "REQUEST_TIMEOUT": ("20s", lambda s: s.request_timeout, 20.0),
     "HTTP_HEADER_TIMEOUT": ("3s", lambda s: s.header_timeout, 3.0),
     "HTTP_IDLE_TIMEOUT": ("4s", lambda s: s.idle_timeout, 4.0),
+    "HTTP_SEND_TIMEOUT": ("90s", lambda s: s.send_timeout, 90.0),
     "HTTP_MAX_CONNECTIONS": ("100", lambda s: s.max_connections, 100),
     "LOG_LEVEL": ("DEBUG", lambda s: s.log_level, "debug"),
     "ACCESS_LOG": ("off", lambda s: s.access_log, False),
