@@ -129,7 +129,7 @@ STORAGE_ERROR_KINDS = (
     "range",
     "error",
 )
-ROUTES = ("original", "preview", "image_converter", "health", "metrics")
+ROUTES = ("original", "preview", "image_converter", "health", "metrics", "preflight")
 # A preview is in one of the output formats, or "source" when the original went out unchanged.
 RENDER_FORMATS = (*CONTENT_TYPES, "source")
 CONVERSION_KINDS = ("convert", "videoframe")

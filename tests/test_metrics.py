@@ -15,6 +15,7 @@ from proxy.access import refusals as _refusals  # noqa: F401 - defines the refus
 from proxy.converter import refs
 from proxy.errors import ProxyError
 from proxy.storage.errors import StorageError
+from proxy.web.cors import CrossOrigin
 from proxy.web.routes import Routes
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,12 +38,15 @@ def test_routes_are_every_route_name(make_settings) -> None:
     names: set[str] = set()
 
     class Recorder:
-        def wrap(self, route: str, handler: object, guard: object = None) -> object:
+        def wrap(
+            self, route: str, handler: object, guard: object = None, cors: object = None
+        ) -> object:
             names.add(route)
             return handler
 
     services = SimpleNamespace(access=AccessRule(make_settings().access, (), 32), previews=None)
-    Routes(services, None, None).add_to(web.UrlDispatcher(), Recorder())  # type: ignore[arg-type]
+    cors = CrossOrigin((), "cross-origin")
+    Routes(services, None, None, cors).add_to(web.UrlDispatcher(), Recorder())  # type: ignore[arg-type]
     assert names == set(metrics.ROUTES)
 
 

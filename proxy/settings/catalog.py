@@ -336,6 +336,19 @@ SETTINGS: tuple[Setting, ...] = (
         k.Kind("a Cache-Control header value, or empty for private + CACHE_CONTROL", str),
         "sent instead of CACHE_CONTROL when a bearer or an auth service admits the request",
     ),
+    Setting(
+        "CORS_ALLOW_ORIGIN",
+        "",
+        k.ORIGINS,
+        "web apps on these origins may read images cross-origin (canvas, fetch): CORS headers "
+        "and preflights on every route but /health, /metrics and /admin/",
+    ),
+    Setting(
+        "CROSS_ORIGIN_RESOURCE_POLICY",
+        "cross-origin",
+        k.choice("cross-origin", "same-site", "same-origin"),
+        "the Cross-Origin-Resource-Policy of images, so pages with COEP require-corp can show them",
+    ),
     Setting("CONVERTER_TIMEOUT", "30s", TIMEOUT, "limit for one conversion or frame decode"),
 )
 BY_NAME = {s.name: s for s in SETTINGS}

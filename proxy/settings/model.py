@@ -107,5 +107,7 @@ class Settings:
     previews: PreviewSettings
     access: AccessSettings
     send_timeout: float = 60.0
+    cors_allow_origin: tuple[str, ...] = ()  # ("*",), origins, or () for off
+    resource_policy: str = "cross-origin"
     node_name: str = ""  # NODE_NAME, or the host name when that is empty
     raw: Mapping[str, str] = field(repr=False, default_factory=dict)

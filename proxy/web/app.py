@@ -7,6 +7,7 @@ from aiohttp import web
 from proxy import metrics
 from proxy.services import Services
 from proxy.web.access_log import AccessLog
+from proxy.web.cors import CrossOrigin
 from proxy.web.deadline import DEADLINES, Deadlines
 from proxy.web.delivery import Delivery
 from proxy.web.headers import Stamp
@@ -35,7 +36,9 @@ def create_app(services: Services) -> web.Application:
     # Where who asks decides what is served, no cache in front may share an answer.
     access = settings.access
     cache_control = access.cache_control if access.per_client else settings.cache_control
-    Routes(services, Delivery(cache_control, stamp), tally).add_to(app.router, middleware)
+    cross_origin = CrossOrigin(settings.cors_allow_origin, settings.resource_policy)
+    delivery = Delivery(cache_control, stamp)
+    Routes(services, delivery, tally, cross_origin).add_to(app.router, middleware)
 
     lag = LoopLag()
 

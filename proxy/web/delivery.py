@@ -204,7 +204,10 @@ class Delivery:
         if body:
             headers["Content-Type"] = content_type
             headers["Accept-Ranges"] = "bytes"
-        self.stamp.apply(headers)
+        if body:
+            self.stamp.apply_body(headers)
+        else:
+            self.stamp.apply(headers)
         return headers
 
     def _build_head(

@@ -22,6 +22,7 @@ from proxy import metrics
 from proxy.access import Guard
 from proxy.web.access_log import AccessLog
 from proxy.web.answers import Answer, answer_for
+from proxy.web.cors import CrossOrigin
 from proxy.web.deadline import Deadlines
 from proxy.web.headers import CACHE_STATUS, NOSNIFF, Stamp
 from proxy.web.ready import ReadyAnswer
@@ -64,8 +65,15 @@ class Middleware:
         self.access_log = access_log
         self.stamp = stamp
 
-    def wrap(self, route: str, handler: Handler, guard: Guard | None = None) -> Handler:
-        """`guard`: the access rule's check, run first; what it refuses reads nothing."""
+    def wrap(
+        self,
+        route: str,
+        handler: Handler,
+        guard: Guard | None = None,
+        cross_origin: CrossOrigin | None = None,
+    ) -> Handler:
+        """`guard`: the access rule's check, run first; what it refuses reads nothing.
+        `cross_origin`: for image routes, whose errors a web app may read too."""
         deadlines, tally, stamp = self.deadlines, self.tally, self.stamp
 
         async def handle(request: web.Request) -> web.StreamResponse:
@@ -110,6 +118,8 @@ class Middleware:
                     and NOSNIFF not in response.headers
                 ):
                     stamp.apply(response.headers)  # answers not made by delivery
+                    if cross_origin is not None:
+                        response.headers.update(cross_origin.headers(request.headers.get("Origin")))
                 return response
             finally:
                 deadlines.release(task)
