@@ -1,7 +1,7 @@
 """Runs the benchmark scenarios and writes benchmarks/results/ (results.md, results.json, *.png).
 
 Usage (from the repository root, after benchmarks/run.sh installed the tools):
-    .venv/bin/python -m benchmarks [--quick] [--only cache_hits,cold,remote,streaming,memory,cluster]
+    .venv/bin/python -m benchmarks [--quick] [--only cache_hits,cold,remote,streaming,memory,cluster,info]
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ SCENARIOS = {
     "streaming": "benchmarks.scenarios.streaming",
     "memory": "benchmarks.scenarios.memory",
     "cluster": "benchmarks.scenarios.cluster",
+    "info": "benchmarks.scenarios.info_reads",
 }
 
 # What every proxy instance runs with (DATA_PATH is set per instance).
@@ -153,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     t_start = time.monotonic()
     cores = os.cpu_count() or 1
     ctx = Context(quick=args.quick, cores=cores, env=dict(PROXY_ENV), workers=args.workers or cores)
-    images.make_all(need_50mp="memory" in chosen)
+    images.make_all(need_50mp="memory" in chosen or "info" in chosen, need_video="info" in chosen)
     sections: list[Section] = []
     try:
         check_previews(ctx)

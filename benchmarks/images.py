@@ -48,6 +48,7 @@ JPEG_50MP = Source("JPEG 8660x5773 (50 MP)", "photos/photo-8660x5773.jpg", 8660,
 PNG_ALPHA = Source("PNG 1920x1080 RGBA", "photos/alpha-1920x1080.png", 1920, 1080)
 TIFF_16 = Source("TIFF 16-bit 1920x1080", "photos/deep-1920x1080.tif", 1920, 1080)
 BIG = Source("1 GiB object (sparse)", "big/one-gib.bin", 0, 0)
+VIDEO = Source("MP4 1280x720, 10 s, H.264", "videos/clip-1280x720.mp4", 1280, 720)
 REMOTE = [Source(f"remote {i}", f"remote/object-{i:02d}.jpg", 1920, 1080) for i in range(10)]
 
 ONE_GIB = 1 << 30
@@ -112,6 +113,41 @@ def _write(src: Source, seed: int, fmt: str) -> None:
     log(f"  made {src.key} ({src.path.stat().st_size / 1e6:.1f} MB)")
 
 
+def make_video() -> None:
+    """A 10 s H.264 MP4 of a photo panning by with fresh sensor grain in every frame, at
+    about a phone camera's 8 Mbit/s, its index (moov) at the end, as a camera or a plain
+    muxer writes it: a reader of its header must seek to the end."""
+    if VIDEO.path.exists() and VIDEO.path.stat().st_size > 0:
+        return
+    import av
+    import numpy as np
+
+    VIDEO.path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = VIDEO.path.with_name(VIDEO.path.name + ".tmp.mp4")
+    width, height, fps = VIDEO.width, VIDEO.height, 25
+    scene = photo(width * 2, height, 9)
+    pixels = np.ndarray((height, width * 2, 3), np.uint8, scene.write_to_memory())
+    with av.open(str(tmp), "w", format="mp4") as container:
+        stream = container.add_stream("libx264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        stream.bit_rate = 8_000_000
+        stream.options = {"preset": "veryfast"}
+        grain = np.random.default_rng(9)
+        for number in range(10 * fps):
+            left = number * width // (10 * fps)
+            noise = grain.integers(-12, 13, (height, width, 1), dtype=np.int16)
+            view = pixels[:, left : left + width].astype(np.int16) + noise
+            frame = av.VideoFrame.from_ndarray(
+                np.clip(view, 0, 255).astype(np.uint8), format="rgb24"
+            )
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    os.replace(tmp, VIDEO.path)
+    log(f"  made {VIDEO.key} ({VIDEO.path.stat().st_size / 1e6:.1f} MB)")
+
+
 def make_big() -> None:
     """A sparse 1 GiB file: instant to create, and reads of holes return zeros."""
     if BIG.path.exists() and BIG.path.stat().st_size == ONE_GIB:
@@ -121,7 +157,7 @@ def make_big() -> None:
         f.truncate(ONE_GIB)
 
 
-def make_all(need_50mp: bool = True) -> None:
+def make_all(need_50mp: bool = True, need_video: bool = True) -> None:
     log("image set: generating what is missing under benchmarks/work/data/storage/bench/")
     _write(JPEG_1080P, 1, "jpeg")
     _write(JPEG_12MP, 2, "jpeg")
@@ -132,4 +168,6 @@ def make_all(need_50mp: bool = True) -> None:
     _write(TIFF_16, 6, "tiff16")
     for i, src in enumerate(REMOTE):
         _write(src, 100 + i, "jpeg")
+    if need_video:
+        make_video()
     make_big()

@@ -120,10 +120,41 @@ def cmd_cache(args: argparse.Namespace) -> int:
         for line in lines:
             print(line)
         return OK if sound else FAILED
-    removed = admin.purge(settings, args.cache, args.prefix)
-    for name, count in removed.items():
-        print(f"{name}: removed {count} entries")
-    return OK
+    return _purge(args, settings)
+
+
+def _purge(args: argparse.Namespace, settings: Settings) -> int:
+    from proxy import admin
+
+    if args.prefix.strip("/") == "" and not args.all:
+        print("an empty prefix purges every cache: say --all", file=sys.stderr)
+        return USAGE
+    if not (args.nodes or args.nodes_dns):
+        removed = admin.purge(settings, args.cache, args.prefix.lstrip("/"))
+        for name, count in removed.items():
+            print(f"{name}: removed {count} entries")
+        return OK
+    from proxy.purge_nodes import nodes_from_dns, purge_nodes
+
+    if not settings.admin_token:
+        print("--nodes sends the purge to the admin API: set ADMIN_TOKEN", file=sys.stderr)
+        return USAGE
+    try:
+        nodes = [n for n in (args.nodes or "").split(",") if n.strip()]
+        if args.nodes_dns:
+            nodes += nodes_from_dns(args.nodes_dns)
+    except (ValueError, OSError) as exc:
+        print(f"cannot find the nodes: {exc}", file=sys.stderr)
+        return FAILED
+    results = asyncio.run(
+        purge_nodes(nodes, args.prefix, settings.admin_token, everything=args.all, cache=args.cache)
+    )
+    for result in results:
+        if result.purged is None:
+            print(f"{result.node}: FAILED: {result.problem}")
+        else:
+            print(f"{result.node}: removed {result.purged} entries")
+    return OK if results and all(r.purged is not None for r in results) else FAILED
 
 
 def cmd_sign(args: argparse.Namespace) -> int:
@@ -247,7 +278,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="only this cache and those derived from it (default: all)",
     )
     purge.add_argument(
-        "--prefix", default="", help="BUCKET/KEY-PREFIX of the originals (default: everything)"
+        "--prefix", default="", help="BUCKET/KEY-PREFIX of the originals (empty: with --all)"
+    )
+    purge.add_argument("--all", action="store_true", help="an empty prefix: purge everything")
+    purge.add_argument(
+        "--nodes",
+        help="send it to these running nodes (comma-separated base URLs) through the admin "
+        "API (default: none, this host's caches directly)",
+    )
+    purge.add_argument(
+        "--nodes-dns",
+        help="send it to every address HOST:PORT resolves to, a headless service (default: none)",
     )
     warm = action("warm", "request paths or preview URLs (one a line) from the running server")
     warm.add_argument("file", nargs="?", default="-", help="a file, or - for stdin")

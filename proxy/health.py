@@ -1,7 +1,14 @@
-"""What `/health` reports: can this process serve? Storage, caches, and named extra checks.
+"""What `/health` reports: can this process serve? Caches, buckets and named extra checks;
+and, apart, whether the store answers.
 
-The web layer only renders the report; what "able to serve" means is decided here, from
-explicit dependencies, so `python -m proxy check` and `/health` can agree.
+A node whose store is down still serves every cached original, preview and conversion (and
+answers the rest with its own 502 or 504), so the store's state does not make it unhealthy:
+a balancer that took every node out during a store outage would hide exactly the copies
+that stale serving exists for. The store's state is in the report (`storage`), in the metric
+`proxy_store_up` and on its own path (`/health/store`), for alerting.
+
+The web layer only renders the reports; what they mean is decided here, from explicit
+dependencies, so `python -m proxy check` and `/health` can agree.
 """
 
 from __future__ import annotations
@@ -12,7 +19,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from proxy import metrics
+from proxy import internals, metrics
 from proxy.cache.caches import Caches
 from proxy.settings import StorageSettings
 from proxy.storage import Storage
@@ -85,6 +92,7 @@ class Health:
                 self._storage_problems = bucket_problems(self.storage.settings)
                 self._storage_problems += await self.storage.probe()
                 self._probed_at = self.clock()
+                metrics.STORE_UP.set(0 if self._storage_problems else 1)
         return self._storage_problems
 
     def cache_problems(self) -> dict[str, str]:
@@ -95,14 +103,26 @@ class Health:
         return problems
 
     async def report(self) -> Report:
-        storage = await self.storage_problems()
+        """Can this node serve? Not while it serves no bucket, cannot write a cache or render;
+        the store being down is reported, not counted."""
+        store = await self.storage_problems()
+        buckets = bucket_problems(self.storage.settings)
         caches = self.cache_problems()
         extra = {name: check() or "ok" for name, check in self.checks.items()}
         checks: dict[str, object] = {
             "node": self.node,
-            "storage": "; ".join(storage) or "ok",
+            "buckets": "; ".join(buckets) or "ok",
+            "storage": "; ".join(store) or "ok",
             "caches": {cache.name: caches.get(cache.name, "ok") for cache in self.caches},
             **extra,
         }
-        healthy = not storage and not caches and all(v == "ok" for v in extra.values())
+        fallbacks = internals.fallbacks()
+        if fallbacks:  # a warning, not a problem: the public paths serve the same answers
+            checks["fallbacks"] = fallbacks
+        healthy = not buckets and not caches and all(v == "ok" for v in extra.values())
         return Report(healthy, checks)
+
+    async def store_report(self) -> Report:
+        """Does the store answer, for each bucket? (`/health/store`, for alerting.)"""
+        store = await self.storage_problems()
+        return Report(not store, {"node": self.node, "storage": "; ".join(store) or "ok"})

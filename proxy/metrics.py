@@ -23,6 +23,15 @@ CACHE_EVICTIONS = Counter(
     "proxy_cache_evictions_total", "Entries removed, by reason", ["cache", "reason"]
 )
 CACHE_STALE = Counter("proxy_cache_stale_served_total", "Stale entries served", ["cache"])
+REVALIDATIONS = Counter(
+    "proxy_revalidations_total",
+    "Checks of cached originals against the store, by outcome",
+    ["outcome"],
+)
+PURGES = Counter(
+    "proxy_purges_total", "Purges of originals and what was made from them, by origin", ["origin"]
+)
+STORE_UP = Gauge("proxy_store_up", "1 when this node's last probe of the store succeeded, else 0")
 CACHE_CORRUPT = Counter(
     "proxy_cache_corrupt_total", "Entries dropped because their body failed its check", ["cache"]
 )
@@ -68,6 +77,14 @@ HTTP_CONNECTIONS_SHED = Counter(
     "Connections closed past HTTP_MAX_CONNECTIONS (the longest idle one, one whose client takes "
     "nothing, or the new one) or past HTTP_SEND_TIMEOUT",
     ["reason"],
+)
+
+INTERNAL_FALLBACKS = Gauge(
+    "proxy_internal_fallbacks",
+    "1 when a fast path runs on its dependency's public path, a private internal it reaches "
+    "into being missing (see proxy/internals.py); 0 when the fast path is on",
+    ["internal"],
+    multiprocess_mode="livemax",
 )
 
 ACCESS_REFUSALS = Counter(
@@ -118,7 +135,9 @@ CONVERSION_DURATION = Histogram(
 CACHE_RESULTS = ("hit", "miss")
 # Only the storage cache keeps originals that can be served STALE when the store fails.
 STALE_CACHES = ("storage",)
-EVICTION_REASONS = ("evicted", "expired", "purged", "corrupt")
+REVALIDATION_OUTCOMES = ("unchanged", "changed", "deleted", "failed")
+PURGE_ORIGINS = ("api", "event", "cli")
+EVICTION_REASONS = ("evicted", "expired", "purged", "corrupt", "outdated")
 CACHE_ERROR_KINDS = ("damaged", "unavailable")
 STORAGE_ERROR_KINDS = (
     "not_found",
@@ -129,11 +148,13 @@ STORAGE_ERROR_KINDS = (
     "range",
     "error",
 )
-ROUTES = ("original", "preview", "image_converter", "health", "metrics", "preflight")
+ROUTES = (
+    "original", "preview", "info", "image_converter", "health", "metrics", "admin", "preflight"
+)  # fmt: skip
 # A preview is in one of the output formats, or "source" when the original went out unchanged.
 RENDER_FORMATS = (*CONTENT_TYPES, "source")
 CONVERSION_KINDS = ("convert", "videoframe")
-JOB_KINDS = ("preview", *CONVERSION_KINDS)
+JOB_KINDS = ("preview", "info", *CONVERSION_KINDS)
 SHED_REASONS = ("idle_evicted", "stalled_evicted", "send_timeout", "refused")
 ACCESS_REFUSAL_REASONS = (
     "no_signature",
@@ -160,6 +181,10 @@ def initialise(provider: str) -> None:
             CACHE_ERRORS.labels(cache, kind)
     for cache in STALE_CACHES:
         CACHE_STALE.labels(cache)
+    for outcome in REVALIDATION_OUTCOMES:
+        REVALIDATIONS.labels(outcome)
+    for origin in PURGE_ORIGINS:
+        PURGES.labels(origin)
     STORAGE_READS.labels(provider)
     STORAGE_READ_BYTES.labels(provider)
     STORAGE_HEADS.labels(provider)

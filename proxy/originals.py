@@ -54,9 +54,28 @@ class Originals:
     def _maker(self, bucket: str, key: str) -> Maker:
         async def make() -> Fill:
             stream = await self.storage.open(bucket, key)
+            versions = self.cache.versions
+            if versions is not None:
+                try:  # what a fill reads is the store's version now
+                    await versions.learned(cache_key(bucket, key), stream.info.etag)
+                except BaseException:
+                    await stream.aclose()
+                    raise
             return Fill(meta_from_info(stream.info), stream=stream)
 
         return make
+
+    async def store_version(self, origin: str) -> str | None:
+        """The version (ETag) the store holds of `bucket/key` now; None when it is gone.
+        One HEAD: no body is read."""
+        bucket, _, key = origin.partition("/")
+        try:
+            info = await self.storage.head(bucket, key)
+        except StorageError as exc:
+            if exc.kind == "not_found":
+                return None
+            raise
+        return info.etag
 
     async def lookup(self, bucket: str, key: str) -> Entry | None:
         return await self.cache.lookup(cache_key(bucket, key))

@@ -54,6 +54,7 @@ def serve(
 async def run_worker(settings: Settings, host: str, port: int, *, reuse_port: bool) -> None:
     from aiohttp import web
 
+    from proxy import internals
     from proxy.services import build_services
     from proxy.web.app import create_app
     from proxy.web.connections import Guard, GuardedRunner
@@ -77,6 +78,7 @@ async def run_worker(settings: Settings, host: str, port: int, *, reuse_port: bo
         shutdown_timeout=settings.shutdown_timeout,
     )
     await runner.setup()
+    internals.probe_all()  # each fast path's warning, if any, at start rather than first use
     site = web.TCPSite(runner, host, port, reuse_port=reuse_port or None, backlog=1024)
     await site.start()
     log.info(

@@ -14,6 +14,8 @@ from proxy.access import AccessRule
 from proxy.cache.caches import Caches
 from proxy.converter.feature import ImageConverter
 from proxy.health import Health
+from proxy.info.feature import Info
+from proxy.invalidation import Invalidation
 from proxy.jobs.pool import JobPool
 from proxy.limits import SourceLimits
 from proxy.originals import Originals
@@ -33,8 +35,10 @@ class Services:
     originals: Originals
     converter: ImageConverter
     previews: Previews
+    info: Info
     health: Health
     access: AccessRule
+    invalidation: Invalidation
 
     async def start(self) -> None:
         await self.storage.start()
@@ -69,12 +73,23 @@ def build_services(settings: Settings, storage: Storage | None = None) -> Servic
         previews_cfg.max_src_resolution, previews_cfg.max_src_file_size
     )
     originals = Originals(storage, caches.storage, range_fill_size=settings.range_fill_size)
+    caches.versions.attach(originals.store_version, caches.drop_origin)
     converter = ImageConverter(
         originals, storage, caches.image_converter, pool, limits, previews_cfg.converter_timeout
     )
     sources = SourceLoader(originals, converter, limits, caches.previews.staging_dir)
     previews = Previews(
         previews_cfg, caches.previews, sources, pool, limits, timeout=settings.request_timeout
+    )
+    info = Info(
+        previews_cfg,
+        caches.previews,
+        sources,
+        originals,
+        storage,
+        pool,
+        limits,
+        timeout=settings.request_timeout,
     )
     health = Health(storage, caches, {"render": pool.problem}, node=settings.node_name)
     access = AccessRule(
@@ -83,4 +98,8 @@ def build_services(settings: Settings, storage: Storage | None = None) -> Servic
         previews_cfg.signature_size,
         previews_cfg.trusted_signatures,
     )
-    return Services(settings, storage, caches, pool, originals, converter, previews, health, access)
+    invalidation = Invalidation(caches, originals)
+    return Services(
+        settings, storage, caches, pool, originals, converter, previews, info, health, access,
+        invalidation,
+    )  # fmt: skip

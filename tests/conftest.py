@@ -12,6 +12,7 @@ from aiohttp.test_utils import TestClient
 from proxy.services import build_services
 from proxy.settings import Settings, parse_settings
 from proxy.web.app import create_app
+from tests.tiers import pytest_collection_modifyitems  # noqa: F401 - markers by what tests use
 
 # Nothing in the tests may reach a real cloud metadata service.
 os.environ["AWS_EC2_METADATA_DISABLED"] = "true"

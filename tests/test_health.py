@@ -68,6 +68,7 @@ async def test_a_healthy_report(open_health, make_settings):
     assert report.as_json() == {
         "status": "ok",
         "node": "edge-1",
+        "buckets": "ok",
         "storage": "ok",
         "caches": {"storage": "ok", "previews": "ok", "image_converter": "ok"},
         "render": "ok",
@@ -121,5 +122,22 @@ async def test_a_store_failure_makes_a_good_probe_stale_a_client_error_does_not(
 
     metrics.STORAGE_ERRORS.labels("http", "unavailable").inc()
     report = await health.report()
-    assert not report.healthy
+    assert report.healthy  # a store that fails hides no cached copy: the node stays in
     assert "abc-private" in str(report.checks["storage"])
+    assert not (await health.store_report()).healthy
+
+
+async def test_a_fallback_on_is_reported_but_keeps_it_healthy(open_health, make_settings):
+    from aiohttp import http_writer
+
+    from proxy.web import ready
+    from tests.fallbacks import without
+
+    health = await open_health(make_settings())
+    with without(ready.FAST, (http_writer, "_serialize_headers")):
+        report = await health.report()
+        assert report.healthy
+        assert report.as_json()["fallbacks"] == {
+            "ready_answer": "aiohttp.http_writer._serialize_headers is missing"
+        }
+    assert "fallbacks" not in (await health.report()).as_json()

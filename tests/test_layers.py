@@ -15,14 +15,14 @@ LAYERS = {
     "entry": (
         "proxy.server", "proxy.cli", "proxy.__main__", "proxy.jobs.child",
         "proxy.admin", "proxy.checks", "proxy.demo", "proxy.warm", "proxy.migrate",
-        "proxy.healthcheck", "proxy.sign",
+        "proxy.healthcheck", "proxy.sign", "proxy.purge_nodes",
     ),
     "web": ("proxy.web",),
     # The web layer is handed what the composition root builds, so it knows its type.
     "root": ("proxy.services",),
     "features": (
-        "proxy.previews", "proxy.converter", "proxy.originals", "proxy.sources", "proxy.health",
-        "proxy.access",
+        "proxy.previews", "proxy.converter", "proxy.info", "proxy.originals", "proxy.sources", "proxy.health",
+        "proxy.access", "proxy.invalidation",
     ),
     "jobs": ("proxy.jobs",),
     "cache": ("proxy.cache",),

@@ -15,6 +15,7 @@ from proxy.access import refusals as _refusals  # noqa: F401 - defines the refus
 from proxy.converter import refs
 from proxy.errors import ProxyError
 from proxy.storage.errors import StorageError
+from proxy.web.admin_routes import AdminRoutes
 from proxy.web.cors import CrossOrigin
 from proxy.web.routes import Routes
 
@@ -44,9 +45,13 @@ def test_routes_are_every_route_name(make_settings) -> None:
             names.add(route)
             return handler
 
-    services = SimpleNamespace(access=AccessRule(make_settings().access, (), 32), previews=None)
+    services = SimpleNamespace(
+        access=AccessRule(make_settings().access, (), 32), previews=None, info=None
+    )
+    router = web.UrlDispatcher()
+    AdminRoutes(None, "0123456789abcdef").add_to(router, Recorder())  # type: ignore[arg-type]
     cors = CrossOrigin((), "cross-origin")
-    Routes(services, None, None, cors).add_to(web.UrlDispatcher(), Recorder())  # type: ignore[arg-type]
+    Routes(services, None, None, cors).add_to(router, Recorder())  # type: ignore[arg-type]
     assert names == set(metrics.ROUTES)
 
 

@@ -143,3 +143,39 @@ def test_the_supervisor_gives_up_when_new_workers_keep_dying_at_start(data_path,
         output = server.stop()
     assert "workers keep dying at start" in output
     assert "CACHE_STORAGE_SIZE" in output
+
+
+def test_two_workers_check_each_original_once_per_interval_and_read_no_body(data_path, tmp_path):
+    names = [f"r{i}.jpg" for i in range(3)]
+    for name in names:
+        (data_path / "storage" / "abc-public" / name).write_bytes(os.urandom(50_000))
+    env = {"DATA_PATH": str(data_path), "CACHE_STORAGE_REVALIDATE": "1s"}
+    with ServerProcess(env, tmp_path, args=("--workers", "2")) as server:
+        wait_for(lambda: server.listeners() == 2, "both workers to listen")
+        for name in names:
+            with urllib.request.urlopen(f"{server.base}/abc-public/{name}", timeout=10) as r:
+                r.read()
+        text = metrics(server)
+        heads = metric_value(text, "proxy_storage_heads_total", provider="http")
+        reads = metric_value(text, "proxy_storage_reads_total", provider="http")
+        # The interval is what is tested: let it pass once, then 50 hits per object at once.
+        time.sleep(1.2)
+
+        async def burst() -> list[tuple[int, bytes]]:
+            found = await asyncio.gather(
+                *(fetch_many(f"{server.base}/abc-public/{name}", 50) for name in names)
+            )
+            return [item for batch in found for item in batch]
+
+        assert all(status == 200 for status, _ in asyncio.run(burst()))
+        wait_for(
+            lambda: (
+                metric_value(metrics(server), "proxy_revalidations_total", outcome="unchanged")
+                >= len(names)
+            ),
+            "each original checked",
+        )
+        text = metrics(server)
+        assert metric_value(text, "proxy_storage_heads_total", provider="http") - heads == 3
+        assert metric_value(text, "proxy_storage_reads_total", provider="http") == reads
+        server.stop()

@@ -53,6 +53,7 @@ from proxy.cache.memory import MemoryTier, Remembered
 from proxy.cache.results import Fill, Maker, Passthrough
 from proxy.cache.shared import RemoteGrowth, wait_for_meta
 from proxy.cache.tail import EndedEarly, Tail
+from proxy.cache.versions import Verdict, VersionOf, Versions
 from proxy.errors import CacheUnavailable
 from proxy.settings import CacheSettings
 from proxy.storage.errors import Unavailable
@@ -83,8 +84,13 @@ class Cache:
         abandon_limit: int = 64 << 20,
         clock: Callable[[], float] = time.time,
         busy_timeout: float = BUSY_TIMEOUT,
+        versions: Versions | None = None,
+        version_of: VersionOf | None = None,
     ) -> None:
         self.name = settings.name
+        # What the store last showed of each original, and where an entry's version is.
+        self.versions = versions if version_of is not None else None
+        self.version_of: VersionOf = version_of or (lambda meta: None)
         self.directory = settings.path
         self.bound = settings.size
         self.expires = settings.expires
@@ -189,20 +195,60 @@ class Cache:
         expired = row.accessed < now - self.expires
         if expired and not stale:
             return None
-        entry = await self._open(row, "STALE" if expired else found_status)
+        status = "STALE" if expired else found_status
+        version = self.version_of(row.meta)
+        if self.versions is not None and found_status != "MISS":  # a fill's own is current
+            follows = await self._follow_store(row, version, expired)
+            if follows is None:
+                return None
+            status = follows or status
+        entry = await self._open(row, status)
         if entry is None:
             return None
-        if not expired:
+        if not expired and status == found_status:
             if entry.body is not None:
-                remembered = Remembered(entry.meta, entry.body, row.stored, now, row.accessed)
+                remembered = Remembered(
+                    entry.meta, entry.body, row.stored, now, row.accessed, row.source, version
+                )
                 self.memory.put(key, remembered)
             self._touch_later(key, row.accessed, now)
         return entry
+
+    async def _follow_store(self, row: Row, version: str | None, expired: bool) -> str | None:
+        """Judge an entry against its original's version in the store: None when it is
+        outdated (and now dropped); else the status to serve it under ("": as found)."""
+        assert self.versions is not None
+        try:
+            verdict = await self.versions.judge(row.source, version, row.stored)
+            if verdict is Verdict.DUE and not expired:
+                if self.versions.wait:
+                    verdict = await self.versions.settle(row.source, version, row.stored)
+                else:
+                    self.versions.schedule(row.source, version)
+        except sqlite3.Error as exc:  # what is known of versions is lost: serve what is here
+            log.warning("cache %s: versions unavailable, serving %s: %s", self.name, row.key, exc)
+            return ""
+        if verdict is Verdict.OUTDATED:
+            self.memory.discard(row.key)
+            with contextlib.suppress(CacheUnavailable):
+                removed = await self.guarded_in_thread(
+                    self.index.remove_entry, row.key, row.stored, self.unlink_body
+                )
+                self.after_removal(removed, "outdated")
+            return None
+        if verdict is Verdict.DUE:
+            # Served while the store is asked (nginx's UPDATING), or after it failed.
+            return "STALE" if self.versions.failing(row.source) else "UPDATING"
+        return ""
 
     def _memory_hit(self, key: str, now: float, status: str) -> Entry | None:
         hot = self.memory.get(key)
         if hot is None:
             return None
+        if self.versions is not None:
+            verdict = self.versions.quick(hot.origin, hot.version, hot.stored)
+            if verdict is not Verdict.CURRENT:  # the index path judges, drops or schedules
+                return None
         if now - hot.checked >= self.memory.recheck:
             # Still what the index holds? (Another process may have purged or replaced it.)
             row = self.guarded(self.index.get, key)
@@ -596,10 +642,12 @@ class Cache:
         for key in keys:
             self.memory.discard(key)
 
-    def purge_prefix(self, prefix: str) -> int:
-        """Remove every entry whose source starts with `prefix`; returns how many."""
+    def purge_prefix(self, prefix: str, *, exact: bool = False) -> int:
+        """Remove every entry whose source starts with `prefix` (is `prefix`, when `exact`);
+        returns how many."""
         return self._remove_in_batches(
-            lambda: self.index.remove_source_batch(prefix, self.unlink_body), "purged"
+            lambda: self.index.remove_source_batch(prefix, self.unlink_body, exact=exact),
+            "purged",
         )
 
     def sweep(self) -> int:

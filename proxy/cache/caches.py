@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from proxy.cache.cache import Cache
 from proxy.cache.reconcile import Report, check, reconcile_at_start
 from proxy.cache.scrub import scrub_forever
+from proxy.cache.versions import Versions, own_version, source_version
 from proxy.settings import CACHE_NAMES, Settings
 
 # Dropping an original must drop what was made from it.
@@ -25,19 +26,32 @@ class Caches:
     storage: Cache
     previews: Cache
     image_converter: Cache
+    versions: Versions
     scrub_rate: int = 0  # bytes per second; 0: no scrubber
 
     @classmethod
     def open(cls, settings: Settings) -> Caches:
+        # Beside the storage cache's index: the originals' versions outlive their bodies.
+        versions = Versions(
+            settings.caches["storage"].path,
+            interval=settings.revalidate,
+            wait=settings.revalidate_wait,
+        )
+
         def make(name: str) -> Cache:
             return Cache(
                 settings.caches[name],
                 stale_grace=settings.stale_grace if name == "storage" else 0.0,
                 memory_size=settings.memory_cache_size,
                 abandon_limit=settings.abandoned_fill_limit,
+                versions=versions,
+                version_of=own_version if name == "storage" else source_version,
             )
 
-        return cls(make("storage"), make("previews"), make("image_converter"), settings.scrub_rate)
+        return cls(
+            make("storage"), make("previews"), make("image_converter"), versions,
+            settings.scrub_rate,
+        )  # fmt: skip
 
     def __iter__(self) -> Iterator[Cache]:
         return iter((self.storage, self.previews, self.image_converter))
@@ -54,9 +68,20 @@ class Caches:
         `only` names one cache; the caches derived from it are purged with it.
         """
         names = CACHE_NAMES if only is None else CASCADE.get(only, (only,))
-        return {name: self.named(name).purge_prefix(prefix) for name in names}
+        counts = {name: self.named(name).purge_prefix(prefix) for name in names}
+        self.versions.forget(prefix)
+        return counts
+
+    async def drop_origin(self, origin: str) -> None:
+        """What `Versions` calls when an original changed in the store."""
+        await asyncio.to_thread(self.purge_origin, origin)
+
+    def purge_origin(self, origin: str) -> dict[str, int]:
+        """Drop one original (`bucket/key`, exactly) and everything made from it."""
+        return {cache.name: cache.purge_prefix(origin, exact=True) for cache in self}
 
     async def start(self) -> None:
+        await self.versions.start()
         for cache in self:
             await cache.start()
             cache.background(asyncio.create_task(reconcile_at_start(cache)))
@@ -64,6 +89,7 @@ class Caches:
                 cache.background(asyncio.create_task(scrub_forever(cache, self.scrub_rate)))
 
     async def close(self) -> None:
+        await self.versions.close()
         for cache in self:
             await cache.close()
 
@@ -75,3 +101,4 @@ class Caches:
         """For commands that used the caches without an event loop."""
         for cache in self:
             cache.index.close()
+        self.versions.table.close()

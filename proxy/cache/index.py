@@ -533,11 +533,18 @@ class Index:
             ).fetchall()
             return self._delete(db, rows, unlink)
 
-    def remove_source_batch(self, prefix: str, unlink: Unlink, limit: int = BATCH) -> list[Removed]:
-        """One batch of the entries whose source starts with `prefix` (the index on source
-        serves the range), in its own short transaction, so hits and fills keep flowing."""
+    def remove_source_batch(
+        self, prefix: str, unlink: Unlink, limit: int = BATCH, *, exact: bool = False
+    ) -> list[Removed]:
+        """One batch of the entries whose source starts with `prefix` (is `prefix`, when
+        `exact`), in its own short transaction, so hits and fills keep flowing."""
         with self._write() as db:
-            if prefix:
+            if exact:
+                rows = db.execute(
+                    "SELECT key, file, size FROM entries WHERE source = ? AND ready = 1 LIMIT ?",
+                    (prefix, limit),
+                ).fetchall()
+            elif prefix:
                 # A range on the source index: every string that starts with `prefix`.
                 upper = prefix[:-1] + chr(min(ord(prefix[-1]) + 1, 0x10FFFF))
                 rows = db.execute(

@@ -22,6 +22,8 @@ class Remembered:
     stored: float  # the index row's stored time: a replaced entry has another
     checked: float  # when it was last confirmed against the index
     touched: float  # when the index last heard of a read
+    origin: str  # the original it was made from
+    version: str | None  # the original's version it was made from
     handed: Entry | None = None  # what hits hand out, made once
 
 

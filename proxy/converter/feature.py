@@ -16,6 +16,7 @@ from typing import Any
 from proxy import metrics
 from proxy.blob import Blob
 from proxy.cache import Cache, Entry, Fill, Maker, Meta, Passthrough
+from proxy.cache.versions import made_from
 from proxy.converter import refs
 from proxy.converter.jobs import ConvertArgs, FrameArgs
 from proxy.errors import NotFound, PayloadTooLarge
@@ -171,6 +172,6 @@ class ImageConverter:
             etag,
             source.last_modified or time.time(),
             result.size,
-            {"source_etag": source.etag},
+            made_from(source),
         )
         return Fill(meta, body=result.body, file=result.file)

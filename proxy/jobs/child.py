@@ -40,9 +40,15 @@ TEST_HOOKS = "PROXY_JOB_TEST_HOOKS"
 
 def job_functions() -> dict[str, JobFunction]:
     from proxy.converter.jobs import convert, video_frame
+    from proxy.info.job import describe
     from proxy.previews.job import render_preview
 
-    return {"preview": render_preview, "convert": convert, "videoframe": video_frame}
+    return {
+        "preview": render_preview,
+        "convert": convert,
+        "videoframe": video_frame,
+        "info": describe,
+    }
 
 
 class JobLog(logging.Handler):

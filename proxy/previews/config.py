@@ -12,8 +12,9 @@ from functools import lru_cache
 import pyvips
 
 from proxy.limits import SourceLimits
+from proxy.previews.best import BestFormat
 from proxy.previews.decode import VIPS_SOURCES
-from proxy.previews.formats import allowed_by, is_auto
+from proxy.previews.formats import allowed_by, is_auto, is_best
 from proxy.previews.options import Options
 from proxy.previews.parse import Rules, check_presets
 from proxy.previews.render import RenderSettings
@@ -95,6 +96,11 @@ def render_settings(settings: PreviewSettings, limits: SourceLimits) -> RenderSe
         watermark=_read_watermark(settings),
         watermark_opacity=settings.watermark_opacity,
         max_svg_size=settings.max_svg_file_size,
+        best=BestFormat(
+            settings.best_format_complexity_threshold,
+            int(settings.best_format_max_resolution * 1_000_000),
+            settings.best_format_allow_skips,
+        ),
     )
 
 
@@ -105,8 +111,25 @@ def default_quality(requested: str, settings: PreviewSettings) -> str:
     quality) or as one of the formats Accept allows. An AVIF under 16 px is written as
     JPEG (or PNG), so JPEG's quality counts for it too.
     """
-    formats = ("jpeg", *allowed_by(requested)) if is_auto(requested) else (requested,)
+    if is_best(requested):
+        formats: tuple[str, ...] = ("jpeg", "png", *allowed_by(requested))
+    elif is_auto(requested):
+        formats = ("jpeg", *allowed_by(requested))
+    else:
+        formats = (requested,)
     if "avif" in formats and "jpeg" not in formats:
         formats = (*formats, "jpeg")
     qualities = (settings.format_quality.get(f, settings.quality) for f in formats)
     return ",".join(str(q) for q in qualities)
+
+
+def best_tuning(requested: str, settings: PreviewSettings) -> str:
+    """The PREVIEWS_BEST_FORMAT_* values a `best` render chooses by, for the cache key
+    ("" for any other): changing them makes new previews."""
+    if not is_best(requested):
+        return ""
+    threshold, pixels = (
+        settings.best_format_complexity_threshold,
+        settings.best_format_max_resolution,
+    )
+    return f"best{threshold:g}:{pixels:g}:{int(settings.best_format_allow_skips)}"

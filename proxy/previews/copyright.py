@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import struct
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
 
 PS3_HEADER = b"Photoshop 3.0\x00"
 IPTC_RESOURCE = b"\x04\x04"
@@ -28,8 +29,8 @@ ET.register_namespace("xmpRights", "http://ns.adobe.com/xap/1.0/rights/")
 ET.register_namespace("cc", "http://creativecommons.org/ns#")
 
 
-def _iptc_records(data: bytes) -> bytes:
-    out = bytearray()
+def iptc_records(data: bytes) -> Iterator[tuple[int, int, int, int, int]]:
+    """(record, tag, start of the record, start of its value, end) of IPTC-IIM datasets."""
     pos = 0
     while pos + 5 <= len(data):
         if data[pos] != 0x1C:
@@ -40,23 +41,29 @@ def _iptc_records(data: bytes) -> bytes:
         if size & 0x8000:  # an extended size: its length in bytes follows
             width = size & 0x7FFF
             if width not in (4, 8) or start + width > len(data):
-                return bytes(out)
+                return
             size = int.from_bytes(data[start : start + width], "big")
             start += width
         end = start + size
         if end > len(data):
-            break
+            return
+        yield record, tag, pos, start, end
+        pos = end
+
+
+def _iptc_records(data: bytes) -> bytes:
+    out = bytearray()
+    for record, tag, pos, _, end in iptc_records(data):
         if record != 2 or tag in KEPT_TAGS:
             out += data[pos:end]
-        pos = end
     return bytes(out)
 
 
-def filter_iptc(data: bytes) -> bytes | None:
-    """The Photoshop block with only the copyright IPTC records, or None if none is left."""
+def photoshop_resources(data: bytes) -> Iterator[tuple[bytes, bytes]]:
+    """(resource id, block) of a Photoshop 3.0 resource block (libvips's `iptc-data`)."""
     if not data.startswith(PS3_HEADER):
-        return None
-    pos, kept = len(PS3_HEADER), b""
+        return
+    pos = len(PS3_HEADER)
     while pos + 12 <= len(data):
         if data[pos : pos + 4] != b"8BIM":
             pos += 1
@@ -65,10 +72,16 @@ def filter_iptc(data: bytes) -> bytes | None:
         name_length = data[pos + 6]
         pos += 6 + (name_length + 2) // 2 * 2  # a padded Pascal string
         if pos + 4 > len(data):
-            break
+            return
         size = struct.unpack_from(">I", data, pos)[0]
-        block = data[pos + 4 : pos + 4 + size]
+        yield resource, data[pos + 4 : pos + 4 + size]
         pos += 4 + size + size % 2
+
+
+def filter_iptc(data: bytes) -> bytes | None:
+    """The Photoshop block with only the copyright IPTC records, or None if none is left."""
+    kept = b""
+    for resource, block in photoshop_resources(data):
         if resource == IPTC_RESOURCE:
             kept = _iptc_records(block)
     if not kept:

@@ -16,12 +16,13 @@ from proxy import metrics
 from proxy.access.refusals import NoSignature
 from proxy.access.signature import verify
 from proxy.cache import Cache, Fill, Meta, Result
+from proxy.cache.versions import made_from
 from proxy.errors import NotFound
 from proxy.formats import CONTENT_TYPES
 from proxy.jobs.pool import JobPool
 from proxy.jobs.protocol import Job
 from proxy.limits import SourceLimits
-from proxy.previews.config import default_quality, render_settings, rules
+from proxy.previews.config import best_tuning, default_quality, render_settings, rules
 from proxy.previews.formats import Choice, choose
 from proxy.previews.job import PreviewArgs
 from proxy.previews.options import Options
@@ -44,9 +45,13 @@ class Preview:
     key: str
 
 
-def cache_key(options: Options, source: SourceRef, fmt: str, default_quality: str) -> str:
-    # The default quality is part of the key: changing PREVIEWS_QUALITY makes new previews.
-    return f"{options.canonical()}|{source.canonical()}|{fmt}|dq{default_quality}"
+def cache_key(
+    options: Options, source: SourceRef, fmt: str, default_quality: str, tuning: str = ""
+) -> str:
+    # The default quality is part of the key: changing PREVIEWS_QUALITY makes new previews;
+    # so is `tuning`, the settings a `best` render chooses by.
+    key = f"{options.canonical()}|{source.canonical()}|{fmt}|dq{default_quality}"
+    return f"{key}|{tuning}" if tuning else key
 
 
 class Previews:
@@ -94,7 +99,12 @@ class Previews:
         from a memo: on a cache hit, parsing was most of the work. Only `expires` depends
         on the clock, so it is checked every time.
         """
-        if not (self.settings.auto_webp or self.settings.auto_avif):
+        if not (
+            self.settings.auto_webp
+            or self.settings.auto_avif
+            or self.settings.best_format_by_default
+            or "best" in raw_path
+        ):
             accept = ""  # Accept changes nothing then: don't split the memo by it
         preview = self._resolve_memo(raw_path, raw_query, accept)
         expires = preview.options.expires
@@ -108,9 +118,19 @@ class Previews:
         if url.extension:
             options = replace(options, format=url.extension)
         source = self.sources.parse(url.source, url.query)
-        choice = choose(options.format, accept, self.settings.auto_webp, self.settings.auto_avif)
+        choice = choose(
+            options.format,
+            accept,
+            self.settings.auto_webp,
+            self.settings.auto_avif,
+            self.settings.best_format_by_default,
+        )
         key = cache_key(
-            options, source, choice.format, default_quality(choice.format, self.settings)
+            options,
+            source,
+            choice.format,
+            default_quality(choice.format, self.settings),
+            best_tuning(choice.format, self.settings),
         )
         return Preview(options, source, choice, key)
 
@@ -134,5 +154,6 @@ class Previews:
         metrics.RENDERS.labels(result.format or "source").inc()
         content_type = CONTENT_TYPES.get(result.format or "", loaded.meta.content_type)
         etag = hashlib.sha256(f"{preview.key}\n{loaded.meta.etag}".encode()).hexdigest()[:32]
-        meta = Meta(content_type, etag, loaded.meta.last_modified, result.size)
+        extra = made_from(loaded.meta)
+        meta = Meta(content_type, etag, loaded.meta.last_modified, result.size, extra)
         return Fill(meta, body=result.body, file=result.file)

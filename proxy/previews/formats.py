@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 AUTO = "auto"
+BEST = "best"  # format:best: every candidate encoded, the smallest answered
 
 
 @dataclass(frozen=True)
@@ -54,23 +55,35 @@ class Choice:
     vary_accept: bool  # the answer depends on the Accept header
 
 
-def choose(explicit: str | None, accept: str, auto_webp: bool, auto_avif: bool) -> Choice:
+def choose(
+    explicit: str | None, accept: str, auto_webp: bool, auto_avif: bool, best: bool = False
+) -> Choice:
+    """`best`: PREVIEWS_BEST_FORMAT_BY_DEFAULT, for URLs that name no format."""
+    accepted = accept.lower()
+    if explicit == BEST or (best and not explicit):
+        # Asking for the best format is asking for negotiation: WebP and AVIF are candidates
+        # wherever the client takes them, whatever PREVIEWS_AUTO_* say.
+        allowed = [f for f in NEGOTIATED if f"image/{f}" in accepted]
+        return Choice(":".join((BEST, *allowed)), True)
     if explicit:
         return Choice(explicit, False)
-    accepted = accept.lower()
     enabled = {"avif": auto_avif, "webp": auto_webp}
     allowed = [f for f in NEGOTIATED if enabled[f] and f"image/{f}" in accepted]
     return Choice(":".join((AUTO, *allowed)), auto_webp or auto_avif)
 
 
 def allowed_by(requested: str) -> tuple[str, ...]:
-    """The negotiated formats an `auto...` choice carries ("" for an explicit format)."""
+    """The negotiated formats an `auto...` or `best...` choice carries (none for a format)."""
     head, *allowed = requested.split(":")
-    return tuple(allowed) if head == AUTO else ()
+    return tuple(allowed) if head in (AUTO, BEST) else ()
 
 
 def is_auto(requested: str) -> bool:
     return requested.split(":", 1)[0] == AUTO
+
+
+def is_best(requested: str) -> bool:
+    return requested.split(":", 1)[0] == BEST
 
 
 def resolve(requested: str, source: str, transparent: bool, animated: bool) -> str:

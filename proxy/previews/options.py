@@ -10,8 +10,9 @@ filled from the settings before the URL is parsed, so a changed setting changes 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, fields
+from typing import Any
 
 RESIZING_TYPES = ("fit", "fill", "fill-down", "force", "auto")
 # imgproxy's gravity types; `sm` (smart) and `fp` (focus point) only where imgproxy allows them.
@@ -129,6 +130,9 @@ class Options:
     expires: int | None = None
     filename: str | None = None
     return_attachment: bool = False
+    # Chained pipelines (`-/` in a URL), each run on the last one's result. Each holds its
+    # own processing options and, copied from this one, the result's (MAIN_ONLY).
+    pipelines: tuple[Options, ...] = ()
 
     def quality_for(self, fmt: str, defaults: Mapping[str, int], fallback: int) -> int:
         """imgproxy's order: quality option, format_quality option, then the settings.
@@ -143,17 +147,8 @@ class Options:
         return defaults.get(fmt) or fallback
 
     def canonical(self) -> str:
-        default = _DEFAULT
-        parts = []
-        for f in fields(self):
-            if f.name in NOT_CANONICAL:
-                continue
-            if f.name == "watermark_image" and self.watermark is None:
-                continue
-            value = getattr(self, f.name)
-            if value != getattr(default, f.name):
-                parts.append(f"{f.name}:{_text(value)}")
-        return "/".join(parts) or "-"
+        skip = NOT_CANONICAL if self.watermark is not None else NOT_CANONICAL | {"watermark_image"}
+        return canonical_form(self, _DEFAULT, skip)
 
 
 HEADER_ONLY = frozenset({"expires", "filename", "return_attachment"})
@@ -164,7 +159,33 @@ LIMITS_ONLY = frozenset(
 NOT_CANONICAL = HEADER_ONLY | LIMITS_ONLY | {"format"}
 
 
+# imgproxy's options of the whole result (set on `o.Main()` in its parser): in a chained
+# pipeline they still apply to the main one.
+MAIN_ONLY = frozenset(
+    {
+        "strip_metadata", "keep_copyright", "strip_color_profile", "preserve_hdr",
+        "enforce_thumbnail", "quality", "format_quality", "max_bytes", "format",
+        "skip_processing", "raw", "cachebuster", "expires", "filename", "return_attachment",
+        "max_animation_frames", "max_animation_frame_resolution", "max_result_dimension",
+        "max_src_resolution", "max_src_file_size", "watermark_image",
+    }
+)  # fmt: skip
+
+
+def canonical_form(options: Any, default: Any, skip: Collection[str]) -> str:
+    """`name:value` of every field of a dataclass of options that is not its default, in
+    field order: a cache key's part, the same for every spelling of the same options."""
+    parts = [
+        f"{f.name}:{_text(getattr(options, f.name))}"
+        for f in fields(options)
+        if f.name not in skip and getattr(options, f.name) != getattr(default, f.name)
+    ]
+    return "/".join(parts) or "-"
+
+
 def _text(value: object) -> str:
+    if isinstance(value, Options):
+        return f"({value.canonical()})"
     if isinstance(value, bool):
         return str(int(value))
     if isinstance(value, float):

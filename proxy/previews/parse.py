@@ -19,6 +19,7 @@ from typing import Any
 
 from proxy.errors import BadRequest, Forbidden, ProxyError
 from proxy.formats import url_format
+from proxy.previews.formats import BEST
 from proxy.previews.numbers import (
     FLOAT_MAX,
     INT_MAX,
@@ -30,6 +31,7 @@ from proxy.previews.numbers import (
 )
 from proxy.previews.options import (
     GRAVITY_TYPES,
+    MAIN_ONLY,
     RESIZING_TYPES,
     WATERMARK_POSITIONS,
     Crop,
@@ -288,7 +290,7 @@ def _format(name: str, args: list[str], v: Values) -> None:
     _count(name, args, 1)
     if not args[0]:
         raise OptionError(name, "expected a format")
-    v["format"] = _format_name(name, args[0])
+    v["format"] = BEST if args[0] == BEST else _format_name(name, args[0])
 
 
 def _skip_processing(name: str, args: list[str], v: Values) -> None:
@@ -409,9 +411,40 @@ _register(
 )
 
 
-def _apply(segments: Iterable[str], v: Values, used: tuple[str, ...]) -> None:
-    presets = v.rules.presets
+PIPELINE_SEPARATOR = "-"
+# Option names whose parsers set options of the whole result (MAIN_ONLY fields).
+MAIN_OPTIONS = frozenset(
+    {
+        "strip_metadata", "sm", "keep_copyright", "kcr", "strip_color_profile", "scp",
+        "preserve_hdr", "ph", "enforce_thumbnail", "eth", "quality", "q", "format_quality",
+        "fq", "max_bytes", "mb", "format", "f", "ext", "skip_processing", "skp", "raw",
+        "cachebuster", "cb", "expires", "exp", "filename", "fn", "return_attachment", "att",
+        "max_animation_frames", "maf", "max_animation_frame_resolution", "mafr",
+        "max_result_dimension", "mrd", "max_src_resolution", "msr", "max_src_file_size",
+        "msfs",
+    }
+)  # fmt: skip
+
+
+class Chain(list[Values]):
+    """The pipelines of one URL: the main one first, each chained one after it."""
+
+    def at(self, index: int) -> Values:
+        while len(self) <= index:
+            self.append(Values(self[0].rules))
+        return self[index]
+
+
+def _apply(segments: Iterable[str], chain: Chain, used: tuple[str, ...], index: int = 0) -> None:
+    """imgproxy's rules: a `-` segment starts the next pipeline; a preset applies to the
+    pipeline it is used in, and its own pipelines chain on from there; options of the whole
+    result always go to the main pipeline."""
+    presets = chain[0].rules.presets
     for segment in segments:
+        if segment == PIPELINE_SEPARATOR:
+            index += 1
+            chain.at(index)
+            continue
         name, *args = segment.split(":")
         if not args:
             raise BadRequest(f"{segment!r} is not an option (name:arguments)")
@@ -421,23 +454,29 @@ def _apply(segments: Iterable[str], v: Values, used: tuple[str, ...]) -> None:
                     raise OptionError(name, f"unknown preset {preset!r}")
                 if preset in used:
                     continue  # imgproxy skips a preset already applied in this chain
-                _apply(presets[preset].split("/"), v, (*used, preset))
+                _apply(presets[preset].split("/"), chain, (*used, preset), index)
             continue
         parser = PARSERS.get(name)
         if parser is None:
             raise BadRequest(f"unknown option {name!r}")
-        parser(name, args, v)
+        parser(name, args, chain[0] if name in MAIN_OPTIONS else chain.at(index))
 
 
 def parse_options(segments: Iterable[str], rules: Rules = Rules()) -> Options:
     """Options from URL segments; the `default` preset, when configured, applies first."""
-    values = Values(rules)
+    chain = Chain([Values(rules)])
     used: tuple[str, ...] = ()
     if "default" in rules.presets:
         used = ("default",)
-        _apply(rules.presets["default"].split("/"), values, used)
-    _apply(segments, values, used)
-    return replace(rules.defaults, **values)
+        _apply(rules.presets["default"].split("/"), chain, used)
+    _apply(segments, chain, used)
+    main = replace(rules.defaults, **chain[0])
+    if len(chain) == 1:
+        return main
+    # A chained pipeline starts from imgproxy's defaults, with the main one's result options.
+    base = replace(Options(), **{name: getattr(main, name) for name in MAIN_ONLY})
+    chained = tuple(replace(base, **values) for values in chain[1:])
+    return replace(main, pipelines=chained)
 
 
 def check_presets(rules: Rules) -> list[str]:
@@ -446,7 +485,7 @@ def check_presets(rules: Rules) -> list[str]:
     for name, value in rules.presets.items():
         values = Values(rules)
         try:
-            _apply(value.split("/"), values, (name,))
+            _apply(value.split("/"), Chain([values]), (name,))
         except ProxyError as exc:
             problems.append(f"preset {name!r}: {exc.reason}")
             continue

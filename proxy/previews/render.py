@@ -8,7 +8,7 @@ header before a pixel is decoded.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import pyvips
 
@@ -16,8 +16,9 @@ from proxy.blob import Blob
 from proxy.errors import PayloadTooLarge, ProxyError, Unprocessable
 from proxy.limits import SourceLimits
 from proxy.previews import decode, watermark
+from proxy.previews.best import BestFormat, candidates, encode_best
 from proxy.previews.encode import check_savable, encode
-from proxy.previews.formats import ANIMATED_SOURCES, SPECS, is_auto, resolve
+from proxy.previews.formats import ANIMATED_SOURCES, SPECS, allowed_by, is_auto, is_best, resolve
 from proxy.previews.geometry import make_plan
 from proxy.previews.options import Options
 from proxy.previews.steps import Context, process, to_processing
@@ -35,6 +36,7 @@ class RenderSettings:
     watermark: bytes | None = None  # PREVIEWS_WATERMARK_PATH's image, read once at start
     watermark_opacity: float = 1.0  # PREVIEWS_WATERMARK_OPACITY
     max_svg_size: int = 10 << 20  # PREVIEWS_MAX_SVG_FILE_SIZE
+    best: BestFormat = field(default_factory=BestFormat)  # PREVIEWS_BEST_FORMAT_*
 
 
 @dataclass(frozen=True)
@@ -86,8 +88,9 @@ def _render(source: Blob, options: Options, requested: str, settings: RenderSett
         settings.max_svg_size,
         options.enforce_thumbnail,
     )
-    explicit = None if is_auto(requested) else requested
-    if _skips(header, explicit, options):
+    best = is_best(requested)
+    explicit = None if is_auto(requested) or best else requested
+    if (not best or settings.best.allow_skips) and _skips(header, explicit, options):
         if header.svg is not None:
             return Rendered(header.svg, "svg")
         limits.check_pixels(header.width, header.height)
@@ -99,7 +102,13 @@ def _render(source: Blob, options: Options, requested: str, settings: RenderSett
     transparent = options.background is None and (
         header.has_alpha or any(options.padding) or options.extend.enabled
     )
-    fmt = resolve(requested, header.format, transparent, animated)
+    if best:
+        # Processed for a format that keeps what the candidates may keep (alpha, frames);
+        # the encodings are tried once the pixels are known.
+        animated_out = "webp" if "webp" in allowed_by(requested) else "gif"
+        fmt = animated_out if animated else "png" if transparent else "jpeg"
+    else:
+        fmt = resolve(requested, header.format, transparent, animated)
     check_savable(fmt)
     animated = animated and SPECS[fmt].animation_save
     frames = min(header.pages, options.max_animation_frames) if animated else 1
@@ -111,22 +120,61 @@ def _render(source: Blob, options: Options, requested: str, settings: RenderSett
     ctx = Context(options, fmt, deep=deep, vector=header.svg is not None)
     image, ctx = _load(source, header, ctx, frames, limits)
 
-    if animated:
+    if animated and options.pipelines:
+        # Every pipeline works on the last one's frames: each frame goes through them all.
+        pages = [_chain(page, ctx, settings, 1)[0] for page in decode.frames(image)]
+        result = _join(pages, image)
+    elif animated:
         results = [process(page, ctx) for page in decode.frames(image)]
         result = _join([page for page, _ in results], image)
-        ctx = results[0][1]
+        result = _watermark(result, results[0][1], options, settings, frames)
     else:
-        result, ctx = process(image, ctx)
+        result, ctx = _chain(image, ctx, settings, 1)
         frames = 1
-    if options.watermark is not None and settings.watermark is not None:
-        mark = _watermark_image(settings.watermark, options)
-        dpr = ctx.sizes.dpr_scale
-        spec = options.watermark
-        result = watermark.apply(result, mark, spec, settings.watermark_opacity, dpr, frames)
+    if best:
+        allowed = allowed_by(requested)
+        # Measured, then encoded once per candidate: decoded once, into memory.
+        result = result.copy_memory()
+        found = candidates(result, allowed, animated, settings.best)
+        qualities = {
+            c.format: options.quality_for(c.format, settings.format_quality, settings.quality)
+            for c in found
+        }
+        body, chosen = encode_best(result, found, options, qualities)
+        return Rendered(body, chosen)
     if fmt == "avif" and min(result.width, result.height // frames) < AVIF_MIN_SIDE:
         fmt = "png" if result.hasalpha() else "jpeg"
     quality = options.quality_for(fmt, settings.format_quality, settings.quality)
     return Rendered(encode(result, fmt, quality, options), fmt)
+
+
+def _chain(
+    image: pyvips.Image, ctx: Context, settings: RenderSettings, frames: int
+) -> tuple[pyvips.Image, Context]:
+    """The pipeline, then each chained pipeline (`-/`) on the last one's result."""
+    result, ctx = process(image, ctx)
+    result = _watermark(result, ctx, ctx.options, settings, frames)
+    first = ctx
+    for options in ctx.options.pipelines:
+        # The last pipeline's result in memory: a decode that runs top to bottom once cannot
+        # serve this one's steps that read it twice (trim, smart crop, rotation). It is
+        # a result, so it is bounded by PREVIEWS_MAX_RESULT_DIMENSION.
+        result = result.copy_memory()
+        # A fresh context: what the first pipeline planned from the header is not this one's.
+        stage = Context(options, ctx.format, deep=ctx.deep)
+        result, stage = process(result, stage)
+        result = _watermark(result, stage, options, settings, frames)
+    return result, first
+
+
+def _watermark(
+    image: pyvips.Image, ctx: Context, options: Options, settings: RenderSettings, frames: int
+) -> pyvips.Image:
+    if options.watermark is None or settings.watermark is None:
+        return image
+    mark = _watermark_image(settings.watermark, options)
+    dpr = ctx.sizes.dpr_scale
+    return watermark.apply(image, mark, options.watermark, settings.watermark_opacity, dpr, frames)
 
 
 def _load(

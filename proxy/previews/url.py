@@ -59,7 +59,7 @@ def _split_extension(text: str, mark: str) -> tuple[str, str | None]:
         raise BadRequest(f"more than one '{mark}': multiple formats are specified")
     if not tails or not tails[0]:
         return head, None
-    fmt = url_format(tails[0])
+    fmt = "best" if tails[0] == "best" else url_format(tails[0])
     if fmt is None:
         raise BadRequest(f"unknown format {tails[0]!r} after '{mark}'")
     return head, fmt
@@ -127,7 +127,7 @@ def parse_url(raw_path: str, raw_query: str = "") -> PreviewUrl:
     signed_path = "/" + rest + (f"?{raw_query}" if raw_query else "")
     segments = rest.split("/")
     index = 0
-    while index < len(segments) and ":" in segments[index]:
+    while index < len(segments) and (":" in segments[index] or segments[index] == "-"):
         index += 1
     options, remaining = tuple(segments[:index]), segments[index:]
     if remaining and remaining[0] in RESIZING_TYPES:

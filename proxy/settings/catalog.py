@@ -126,6 +126,21 @@ SETTINGS: tuple[Setting, ...] = (
         "(0 turns it off)",
     ),
     Setting(
+        "CACHE_STORAGE_REVALIDATE",
+        "10m",
+        k.duration_or_off("1s", "30d"),
+        "after this long since the store last confirmed an original, its next request (or "
+        "one for a preview or conversion of it) is served at once and starts one HEAD to the "
+        "store: unchanged moves the check time, changed or deleted drops the original and "
+        "everything made from it",
+    ),
+    Setting(
+        "CACHE_STORAGE_REVALIDATE_WAIT",
+        "off",
+        k.FLAG,
+        "strict mode: a request for an original due for its check waits for the check",
+    ),
+    Setting(
         "CACHE_STALE_GRACE",
         "1d",
         k.duration("0s", "10y"),
@@ -267,6 +282,30 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("PREVIEWS_AUTO_WEBP", "off", k.FLAG, "pick WebP from Accept when no format is given"),
     Setting("PREVIEWS_AUTO_AVIF", "off", k.FLAG, "pick AVIF from Accept when no format is given"),
+    Setting(
+        "PREVIEWS_BEST_FORMAT_BY_DEFAULT",
+        "off",
+        k.FLAG,
+        "answer `format:best` when a URL names no format (instead of the source's format)",
+    ),
+    Setting(
+        "PREVIEWS_BEST_FORMAT_COMPLEXITY_THRESHOLD",
+        "5.5",
+        k.number(0, 1000, "a number", low_included=True),
+        "`format:best`: an image less complex than this (mean edge strength, 0-255) is tried lossless (PNG, lossless WebP), a more complex one lossy (JPEG, WebP, AVIF)",
+    ),
+    Setting(
+        "PREVIEWS_BEST_FORMAT_MAX_RESOLUTION",
+        "0",
+        k.number(0, 10000, "megapixels", low_included=True),
+        "`format:best`: a result larger than this many megapixels is encoded once, in the format that suits it, instead of in every candidate (0: always try them all)",
+    ),
+    Setting(
+        "PREVIEWS_BEST_FORMAT_ALLOW_SKIPS",
+        "off",
+        k.FLAG,
+        "`format:best` still passes SVG and PREVIEWS_SKIP_PROCESSING_FORMATS sources through",
+    ),
     Setting("PREVIEWS_QUALITY", "80", k.integer(1, 100), "default output quality"),
     Setting(
         "PREVIEWS_FORMAT_QUALITY",
@@ -302,6 +341,14 @@ SETTINGS: tuple[Setting, ...] = (
         "",
         k.TOKEN,
         "every request but /health and /metrics must carry `Authorization: Bearer` with it",
+        secret=True,
+    ),
+    Setting(
+        "ADMIN_TOKEN",
+        "",
+        k.TOKEN,
+        "enables the admin API (`/admin/purge`, `/admin/events`), which needs "
+        "`Authorization: Bearer` with it",
         secret=True,
     ),
     Setting(

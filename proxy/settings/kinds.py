@@ -58,6 +58,16 @@ def duration(low: str, high: str) -> Kind[float]:
     return Kind(f"{DURATION_FORM}, from {low} to {high}", parse)
 
 
+def duration_or_off(low: str, high: str) -> Kind[float]:
+    """A duration, or `off` (0: the mechanism is not used)."""
+    inner = duration(low, high)
+
+    def parse(raw: str) -> float:
+        return 0.0 if raw.strip().lower() == "off" else inner.parse(raw)
+
+    return Kind(f"off, or {inner.form}", parse)
+
+
 def integer(low: int, high: int, what: str = "an integer") -> Kind[int]:
     def parse(raw: str) -> int:
         value = int(raw)

@@ -41,11 +41,14 @@ def host_name() -> str:
 
 
 class _Reader:
-    """Reads each setting by its declared kind, collecting one problem line per bad one."""
+    """Reads each setting by its declared kind, collecting one problem line per bad one.
+
+    A bad value reads as its catalog default, so the rest can still be read and checked."""
 
     def __init__(self, env: Mapping[str, str]) -> None:
         self.env = env
         self.problems: list[str] = []
+        self.failed: set[str] = set()
 
     def raw(self, name: str) -> str:
         value = self.env.get(name)
@@ -53,7 +56,7 @@ class _Reader:
             value = BY_NAME[name].default
         return value.strip()
 
-    def __call__(self, name: str, fallback: Any = None) -> Any:
+    def __call__(self, name: str) -> Any:
         setting = BY_NAME[name]
         raw = self.raw(name)
         try:
@@ -64,10 +67,18 @@ class _Reader:
             if setting.secret and raw in detail:
                 detail = ""
             self.problems.append(f"{name}={shown} is invalid: expected {setting.form}{detail}")
-            return fallback
+            self.failed.add(name)
+            return setting.kind.parse(setting.default)
 
-    def failed(self, name: str) -> bool:
-        return any(line.startswith(f"{name}=") for line in self.problems)
+    def add(self, problems: list[str]) -> None:
+        """Problems across values, but not those naming a variable already said to be bad
+        (a bad STORAGE_BUCKETS is not also a missing one)."""
+        for problem in problems:
+            if not self.failed.intersection(_VARIABLE.findall(problem)):
+                self.problems.append(problem)
+
+
+_VARIABLE = re.compile(r"\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+\b")
 
 
 def read_env_file(path: Path) -> dict[str, str]:
@@ -93,7 +104,7 @@ def load_settings(
 
 def parse_settings(env: Mapping[str, str], env_file: Path | None = None) -> Settings:
     r = _Reader(env)
-    data_path = Path(r("DATA_PATH", "./data")).expanduser().absolute()
+    data_path = Path(r("DATA_PATH")).expanduser().absolute()
     storage = _storage(r, data_path)
     caches = _caches(r, data_path)
     previews = _previews(r)
@@ -102,46 +113,46 @@ def parse_settings(env: Mapping[str, str], env_file: Path | None = None) -> Sett
         data_path=data_path,
         storage=storage,
         caches=caches,
-        stale_grace=r("CACHE_STALE_GRACE", 0.0),
-        memory_cache_size=r("CACHE_MEMORY_SIZE", 0),
-        range_fill_size=r("CACHE_RANGE_FILL_SIZE", 0),
-        abandoned_fill_limit=r("CACHE_ABANDONED_FILL_LIMIT", 0),
-        scrub_rate=r("CACHE_SCRUB_RATE", 0),
-        cache_control=r("CACHE_CONTROL", ""),
-        shutdown_timeout=r("SHUTDOWN_TIMEOUT", 0.0),
-        request_timeout=r("REQUEST_TIMEOUT", 60.0),
-        header_timeout=r("HTTP_HEADER_TIMEOUT", 10.0),
-        idle_timeout=r("HTTP_IDLE_TIMEOUT", 15.0),
-        max_connections=r("HTTP_MAX_CONNECTIONS", 2048),
-        send_timeout=r("HTTP_SEND_TIMEOUT", 60.0),
-        cors_allow_origin=r("CORS_ALLOW_ORIGIN", ()),
-        resource_policy=r("CROSS_ORIGIN_RESOURCE_POLICY", "cross-origin"),
-        log_level=r("LOG_LEVEL", "info"),
-        access_log=r("ACCESS_LOG", False),
+        stale_grace=r("CACHE_STALE_GRACE"),
+        memory_cache_size=r("CACHE_MEMORY_SIZE"),
+        range_fill_size=r("CACHE_RANGE_FILL_SIZE"),
+        abandoned_fill_limit=r("CACHE_ABANDONED_FILL_LIMIT"),
+        scrub_rate=r("CACHE_SCRUB_RATE"),
+        cache_control=r("CACHE_CONTROL"),
+        shutdown_timeout=r("SHUTDOWN_TIMEOUT"),
+        request_timeout=r("REQUEST_TIMEOUT"),
+        header_timeout=r("HTTP_HEADER_TIMEOUT"),
+        idle_timeout=r("HTTP_IDLE_TIMEOUT"),
+        max_connections=r("HTTP_MAX_CONNECTIONS"),
+        send_timeout=r("HTTP_SEND_TIMEOUT"),
+        cors_allow_origin=r("CORS_ALLOW_ORIGIN"),
+        resource_policy=r("CROSS_ORIGIN_RESOURCE_POLICY"),
+        log_level=r("LOG_LEVEL"),
+        access_log=r("ACCESS_LOG"),
         previews=previews,
         access=_access(r),
-        node_name=r("NODE_NAME", "") or host_name(),
+        node_name=r("NODE_NAME") or host_name(),
+        revalidate=r("CACHE_STORAGE_REVALIDATE"),
+        revalidate_wait=r("CACHE_STORAGE_REVALIDATE_WAIT"),
+        admin_token=r("ADMIN_TOKEN"),
         raw=dict(env),
     )
+    r.add(settings.problems())
     if r.problems:
         raise SettingsError(r.problems)
     return settings
 
 
 def _storage(r: _Reader, data_path: Path) -> StorageSettings:
-    provider = r("STORAGE_PROVIDER", "http")
+    provider = r("STORAGE_PROVIDER")
     root = data_path / "storage"
-    buckets: tuple[str, ...] = r("STORAGE_BUCKETS", ())
+    buckets: tuple[str, ...] = r("STORAGE_BUCKETS")
     if not buckets and provider == "http" and root.is_dir():
         buckets = tuple(
             sorted(p.name for p in root.iterdir() if p.is_dir() and BUCKET_RE.match(p.name))
         )
-    if not buckets and provider != "http" and not r.failed("STORAGE_BUCKETS"):
-        r.problems.append(
-            "STORAGE_BUCKETS is required for a remote provider: comma-separated names"
-        )
-    region = r("STORAGE_REGION", "us-east-1")
-    endpoint = r("STORAGE_ENDPOINT", "")
+    region = r("STORAGE_REGION")
+    endpoint = r("STORAGE_ENDPOINT")
     default_endpoint = provider == "minio" and not endpoint
     if default_endpoint:
         # Said out loud (and shown by `where` and `check`), never a silent fallback.
@@ -152,50 +163,29 @@ def _storage(r: _Reader, data_path: Path) -> StorageSettings:
         buckets=buckets,
         endpoint=endpoint,
         port=r("STORAGE_PORT"),
-        access_key=r("STORAGE_ACCESS_KEY", ""),
-        secret_key=r("STORAGE_SECRET_KEY", ""),
-        iam_role=r("STORAGE_IAM_ROLE", ""),
+        access_key=r("STORAGE_ACCESS_KEY"),
+        secret_key=r("STORAGE_SECRET_KEY"),
+        iam_role=r("STORAGE_IAM_ROLE"),
         region=region,
-        timeout=r("STORAGE_TIMEOUT", 30.0),
-        retries=r("STORAGE_RETRIES", 0),
+        timeout=r("STORAGE_TIMEOUT"),
+        retries=r("STORAGE_RETRIES"),
         endpoint_is_default=default_endpoint,
     )
-    r.problems.extend(_storage_problems(storage))
     return storage
 
 
-def _storage_problems(storage: StorageSettings) -> list[str]:
-    if storage.provider == "http":
-        return []
-    problems = []
-    if not storage.endpoint and storage.provider == "azure":
-        problems.append(
-            "STORAGE_ENDPOINT is required for azure: https://<account>.blob.core.windows.net"
-        )
-    if storage.provider == "minio" and storage.iam_role:
-        return problems
-    for name, value in (
-        ("STORAGE_ACCESS_KEY", storage.access_key),
-        ("STORAGE_SECRET_KEY", storage.secret_key),
-    ):
-        if not value:
-            hint = " (or STORAGE_IAM_ROLE)" if storage.provider == "minio" else ""
-            problems.append(f"{name} is required for {storage.provider}{hint}")
-    return problems
-
-
 def _caches(r: _Reader, data_path: Path) -> dict[str, CacheSettings]:
-    max_object = r("CACHE_MAX_OBJECT_SIZE", 0)
+    max_object = r("CACHE_MAX_OBJECT_SIZE")
     cache_root = data_path / "proxy_cache"
     caches = {}
     for name in CACHE_NAMES:
         upper = name.upper()
-        size = r(f"CACHE_{upper}_SIZE", 0)
+        size = r(f"CACHE_{upper}_SIZE")
         caches[name] = CacheSettings(
             name=name,
             path=cache_root / name,
             size=size,
-            expires=r(f"CACHE_{upper}_EXPIRES", 1.0),
+            expires=r(f"CACHE_{upper}_EXPIRES"),
             max_object_size=min(max_object, size),
         )
     return caches
@@ -204,49 +194,48 @@ def _caches(r: _Reader, data_path: Path) -> dict[str, CacheSettings]:
 def _previews(r: _Reader) -> PreviewSettings:
     concurrency = r("PREVIEWS_CONCURRENCY") or available_cores()
     queue = r("PREVIEWS_QUEUE")
-    keys = r("SIGNATURE_KEY", ())
-    salts = r("SIGNATURE_SALT", ())
-    if len(keys) != len(salts) and not (r.failed("SIGNATURE_KEY") or r.failed("SIGNATURE_SALT")):
-        r.problems.append(
-            "SIGNATURE_KEY and SIGNATURE_SALT must have the same number of comma-separated hex values"
-        )
     return PreviewSettings(
         concurrency=concurrency,
         queue=64 * concurrency if queue is None else queue,
-        memory_limit=r("PREVIEWS_MEMORY_LIMIT", 1 << 30),
-        max_src_resolution=r("PREVIEWS_MAX_SRC_RESOLUTION", 1.0),
-        max_src_file_size=r("PREVIEWS_MAX_SRC_FILE_SIZE", 0),
-        max_result_dimension=r("PREVIEWS_MAX_RESULT_DIMENSION", 1),
-        max_animation_frames=r("PREVIEWS_MAX_ANIMATION_FRAMES", 1),
-        max_animation_frame_resolution=r("PREVIEWS_MAX_ANIMATION_FRAME_RESOLUTION", 0.0),
-        max_svg_file_size=r("PREVIEWS_MAX_SVG_FILE_SIZE", 0),
-        preserve_hdr=r("PREVIEWS_PRESERVE_HDR", False),
-        skip_processing_formats=r("PREVIEWS_SKIP_PROCESSING_FORMATS", ()),
-        watermark_path=_optional_path(r("PREVIEWS_WATERMARK_PATH", "")),
-        watermark_opacity=r("PREVIEWS_WATERMARK_OPACITY", 1.0),
-        allow_security_options=r("PREVIEWS_ALLOW_SECURITY_OPTIONS", False),
-        auto_webp=r("PREVIEWS_AUTO_WEBP", False),
-        auto_avif=r("PREVIEWS_AUTO_AVIF", False),
-        quality=r("PREVIEWS_QUALITY", 80),
-        format_quality=r("PREVIEWS_FORMAT_QUALITY", {}),
-        presets=r("PREVIEWS_PRESETS", {}),
-        signature_pairs=tuple(zip(keys, salts, strict=False)),
-        signature_size=r("SIGNATURE_SIZE", 32),
-        converter_timeout=r("CONVERTER_TIMEOUT", 30.0),
-        trusted_signatures=frozenset(r("SIGNATURE_TRUSTED", ())),
+        memory_limit=r("PREVIEWS_MEMORY_LIMIT"),
+        max_src_resolution=r("PREVIEWS_MAX_SRC_RESOLUTION"),
+        max_src_file_size=r("PREVIEWS_MAX_SRC_FILE_SIZE"),
+        max_result_dimension=r("PREVIEWS_MAX_RESULT_DIMENSION"),
+        max_animation_frames=r("PREVIEWS_MAX_ANIMATION_FRAMES"),
+        max_animation_frame_resolution=r("PREVIEWS_MAX_ANIMATION_FRAME_RESOLUTION"),
+        max_svg_file_size=r("PREVIEWS_MAX_SVG_FILE_SIZE"),
+        preserve_hdr=r("PREVIEWS_PRESERVE_HDR"),
+        skip_processing_formats=r("PREVIEWS_SKIP_PROCESSING_FORMATS"),
+        watermark_path=_optional_path(r("PREVIEWS_WATERMARK_PATH")),
+        watermark_opacity=r("PREVIEWS_WATERMARK_OPACITY"),
+        allow_security_options=r("PREVIEWS_ALLOW_SECURITY_OPTIONS"),
+        auto_webp=r("PREVIEWS_AUTO_WEBP"),
+        auto_avif=r("PREVIEWS_AUTO_AVIF"),
+        quality=r("PREVIEWS_QUALITY"),
+        format_quality=r("PREVIEWS_FORMAT_QUALITY"),
+        presets=r("PREVIEWS_PRESETS"),
+        signature_keys=r("SIGNATURE_KEY"),
+        signature_salts=r("SIGNATURE_SALT"),
+        signature_size=r("SIGNATURE_SIZE"),
+        converter_timeout=r("CONVERTER_TIMEOUT"),
+        trusted_signatures=frozenset(r("SIGNATURE_TRUSTED")),
+        best_format_by_default=r("PREVIEWS_BEST_FORMAT_BY_DEFAULT"),
+        best_format_complexity_threshold=r("PREVIEWS_BEST_FORMAT_COMPLEXITY_THRESHOLD"),
+        best_format_max_resolution=r("PREVIEWS_BEST_FORMAT_MAX_RESOLUTION"),
+        best_format_allow_skips=r("PREVIEWS_BEST_FORMAT_ALLOW_SKIPS"),
     )
 
 
 def _access(r: _Reader) -> AccessSettings:
-    cache_control = r("CACHE_CONTROL", "")
+    cache_control = r("CACHE_CONTROL")
     return AccessSettings(
-        signature_scope=r("SIGNATURE_SCOPE", "all"),
-        bearer_token=r("AUTH_BEARER_TOKEN", ""),
-        auth_request_url=r("AUTH_REQUEST_URL", ""),
-        auth_request_cache=r("AUTH_REQUEST_CACHE", 0.0),
-        auth_request_scope=r("AUTH_REQUEST_SCOPE", "url"),
-        auth_request_timeout=r("AUTH_REQUEST_TIMEOUT", 5.0),
-        cache_control=r("AUTH_CACHE_CONTROL", "") or private_cache_control(cache_control),
+        signature_scope=r("SIGNATURE_SCOPE"),
+        bearer_token=r("AUTH_BEARER_TOKEN"),
+        auth_request_url=r("AUTH_REQUEST_URL"),
+        auth_request_cache=r("AUTH_REQUEST_CACHE"),
+        auth_request_scope=r("AUTH_REQUEST_SCOPE"),
+        auth_request_timeout=r("AUTH_REQUEST_TIMEOUT"),
+        cache_control=r("AUTH_CACHE_CONTROL") or private_cache_control(cache_control),
     )
 
 

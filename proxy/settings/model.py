@@ -1,4 +1,9 @@
-"""The typed settings a process runs with, parsed and validated once at start."""
+"""The typed settings a process runs with, parsed and validated once at start.
+
+Each value is checked against its own kind as it is read (proxy/settings/load.py); rules that
+tie several values together are each dataclass's `problems()`, asked once every value is
+read, so one start reports every bad variable at once.
+"""
 
 from __future__ import annotations
 
@@ -23,6 +28,9 @@ class CacheSettings:
     expires: float
     max_object_size: int
 
+    def problems(self) -> list[str]:
+        return []
+
 
 @dataclass(frozen=True)
 class StorageSettings:
@@ -38,6 +46,30 @@ class StorageSettings:
     timeout: float
     retries: int
     endpoint_is_default: bool = False
+
+    def problems(self) -> list[str]:
+        """What a remote provider needs and was not given."""
+        if self.provider == "http":
+            return []
+        problems = []
+        if not self.buckets:
+            problems.append(
+                "STORAGE_BUCKETS is required for a remote provider: comma-separated names"
+            )
+        if not self.endpoint and self.provider == "azure":
+            problems.append(
+                "STORAGE_ENDPOINT is required for azure: https://<account>.blob.core.windows.net"
+            )
+        if self.provider == "minio" and self.iam_role:
+            return problems
+        for name, value in (
+            ("STORAGE_ACCESS_KEY", self.access_key),
+            ("STORAGE_SECRET_KEY", self.secret_key),
+        ):
+            if not value:
+                hint = " (or STORAGE_IAM_ROLE)" if self.provider == "minio" else ""
+                problems.append(f"{name} is required for {self.provider}{hint}")
+        return problems
 
 
 @dataclass(frozen=True)
@@ -61,10 +93,28 @@ class PreviewSettings:
     quality: int
     format_quality: Mapping[str, int]
     presets: Mapping[str, str]
-    signature_pairs: tuple[tuple[bytes, bytes], ...]
+    signature_keys: tuple[bytes, ...]
+    signature_salts: tuple[bytes, ...]
     signature_size: int
     converter_timeout: float
     trusted_signatures: frozenset[str] = frozenset()
+    best_format_by_default: bool = False
+    best_format_complexity_threshold: float = 5.5
+    best_format_max_resolution: float = 0.0
+    best_format_allow_skips: bool = False
+
+    @property
+    def signature_pairs(self) -> tuple[tuple[bytes, bytes], ...]:
+        """(key, salt) pairs, in the order given: the first signs, all of them verify."""
+        return tuple(zip(self.signature_keys, self.signature_salts, strict=False))
+
+    def problems(self) -> list[str]:
+        if len(self.signature_keys) != len(self.signature_salts):
+            return [
+                "SIGNATURE_KEY and SIGNATURE_SALT must have the same number of "
+                "comma-separated hex values"
+            ]
+        return []
 
 
 @dataclass(frozen=True)
@@ -83,6 +133,9 @@ class AccessSettings:
     def per_client(self) -> bool:
         """Whether who asks decides what is served, so shared caches must not keep answers."""
         return bool(self.bearer_token or self.auth_request_url)
+
+    def problems(self) -> list[str]:
+        return []
 
 
 @dataclass(frozen=True)
@@ -110,4 +163,16 @@ class Settings:
     cors_allow_origin: tuple[str, ...] = ()  # ("*",), origins, or () for off
     resource_policy: str = "cross-origin"
     node_name: str = ""  # NODE_NAME, or the host name when that is empty
+    revalidate: float = 0.0  # CACHE_STORAGE_REVALIDATE; 0: off
+    revalidate_wait: bool = False
+    admin_token: str = ""  # empty: no admin API
     raw: Mapping[str, str] = field(repr=False, default_factory=dict)
+
+    def problems(self) -> list[str]:
+        """Every rule across values, of every part."""
+        return [
+            *self.storage.problems(),
+            *(problem for cache in self.caches.values() for problem in cache.problems()),
+            *self.previews.problems(),
+            *self.access.problems(),
+        ]

@@ -64,7 +64,8 @@ class LocalStorage(Storage):
             key=key,
             size=st.st_size,
             content_type=content_type,
-            etag=f"{st.st_mtime_ns:x}-{st.st_size:x}",
+            # A file replaced by a rename has another inode, even with the same size and time.
+            etag=f"{st.st_ino:x}-{st.st_mtime_ns:x}-{st.st_size:x}",
             last_modified=st.st_mtime,
         )
 

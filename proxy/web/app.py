@@ -7,6 +7,7 @@ from aiohttp import web
 from proxy import metrics
 from proxy.services import Services
 from proxy.web.access_log import AccessLog
+from proxy.web.admin_routes import AdminRoutes
 from proxy.web.cors import CrossOrigin
 from proxy.web.deadline import DEADLINES, Deadlines
 from proxy.web.delivery import Delivery
@@ -36,6 +37,8 @@ def create_app(services: Services) -> web.Application:
     # Where who asks decides what is served, no cache in front may share an answer.
     access = settings.access
     cache_control = access.cache_control if access.per_client else settings.cache_control
+    if settings.admin_token:  # without a token, the admin API does not exist
+        AdminRoutes(services.invalidation, settings.admin_token).add_to(app.router, middleware)
     cross_origin = CrossOrigin(settings.cors_allow_origin, settings.resource_policy)
     delivery = Delivery(cache_control, stamp)
     Routes(services, delivery, tally, cross_origin).add_to(app.router, middleware)

@@ -14,7 +14,9 @@ check per process a few times a second looks at the connections that are answeri
 output buffered, and reads the kernel's counts of their sockets (`socket_progress`).
 
 This reaches into aiohttp's request handler and server (pinned to a version, see
-pyproject.toml); tests/web/test_connections.py holds it to what it must do.
+pyproject.toml); tests/web/test_connections.py holds it to what it must do. `FAST` probes
+those insides once (proxy/internals.py): when one is missing, the runner keeps aiohttp's own
+server, with the idle timeout as its keep-alive timeout but no header timeout or cap.
 """
 
 from __future__ import annotations
@@ -28,7 +30,51 @@ from typing import Any
 from aiohttp import web, web_protocol, web_server
 
 from proxy import metrics
+from proxy.internals import Internal
 from proxy.web.socket_progress import progress, reset, socket_of
+
+_HANDLER_INSIDES = (
+    "_keepalive_handle",
+    "_next_keepalive_close_time",
+    "_keepalive_timeout",
+    "_request_in_progress",
+    "_loop",
+)
+
+
+def _probe() -> str:
+    if not callable(getattr(web.AppRunner, "_make_server", None)):
+        return "aiohttp.web.AppRunner._make_server is missing"
+    loop = asyncio.new_event_loop()
+    try:
+        server: Any = web_server.Server(_no_handler, loop=loop, keepalive_timeout=7.0)
+        if getattr(server, "_kwargs", None) != {"keepalive_timeout": 7.0}:
+            return "aiohttp.web_server.Server._kwargs is missing or holds otherwise"
+        if not isinstance(getattr(server, "_connections", None), dict):
+            return "aiohttp.web_server.Server._connections is missing"
+        handler = server()
+        for name in _HANDLER_INSIDES:
+            if not hasattr(handler, name):
+                return f"aiohttp.web_protocol.RequestHandler.{name} is missing"
+        if not callable(getattr(handler, "_process_keepalive", None)):
+            return "aiohttp.web_protocol.RequestHandler._process_keepalive is missing"
+        if handler._keepalive_timeout != 7.0:
+            return "aiohttp.web_protocol.RequestHandler keeps its keep-alive timeout otherwise"
+    finally:
+        loop.close()
+    return ""
+
+
+async def _no_handler(request: web.BaseRequest) -> web.StreamResponse:
+    raise NotImplementedError  # the probe's server never serves
+
+
+FAST = Internal(
+    "connection_guard",
+    _probe,
+    "aiohttp's own server runs, idle keep-alives closed but no header timeout and no "
+    "HTTP_MAX_CONNECTIONS cap",
+)
 
 log = logging.getLogger("proxy.web")
 
@@ -188,6 +234,8 @@ class GuardedRunner(web.AppRunner):
 
     async def _make_server(self) -> web_server.Server:
         plain = await super()._make_server()  # the app's start-up runs here
+        if not FAST.usable:
+            return plain
         return GuardedServer(
             plain.request_handler,
             request_factory=plain.request_factory,

@@ -22,7 +22,7 @@ from proxy.errors import ProxyError
 from proxy.web.conditional import if_range_allows, is_not_modified, requested_range
 from proxy.web.deadline import lift_deadline
 from proxy.web.headers import Stamp, validator_headers
-from proxy.web.ready import Head, ReadyAnswer
+from proxy.web.ready import Head, answer
 from proxy.web.sent import Sent, sending
 from proxy.web.socket_progress import progress, socket_of
 
@@ -250,7 +250,7 @@ class Delivery:
                 head = self._heads(
                     meta.content_type, meta.etag, meta.last_modified, result.status, extra, length
                 )
-                return ReadyAnswer(head, body)
+                return answer(head, body)
         headers = self.headers(meta, result.status, body=True)
         if extra_headers:
             headers.update(extra_headers)

@@ -10,6 +10,9 @@ waits more than a few turns. Measured with 128 connections (the benchmark's cach
 lag table): the lag p99 went from 10-25 ms to under 5 ms, and with a process alone on its
 core 39 of 40 samples were under 2 ms; the extra epoll calls cost a few per cent of CPU
 per request at that load.
+
+The epoll object is EpollSelector's private `_selector`; `FAST` probes it once
+(proxy/internals.py), and without it the server runs on asyncio's default loop.
 """
 
 from __future__ import annotations
@@ -19,7 +22,20 @@ import select
 import selectors
 from typing import Any
 
+from proxy.internals import Internal
+
 TURN_EVENTS = 8
+
+
+def _probe() -> str:
+    selector = selectors.EpollSelector()
+    if not isinstance(getattr(selector, "_selector", None), select.epoll):
+        return "selectors.EpollSelector._selector is missing or is no epoll object"
+    selector.close()
+    return ""
+
+
+FAST = Internal("fair_loop", _probe, "the server runs on asyncio's default event loop")
 
 
 class _CappedEpoll:
@@ -47,4 +63,6 @@ class FairSelector(selectors.EpollSelector):
 
 
 def new_loop() -> asyncio.AbstractEventLoop:
+    if not FAST.usable:
+        return asyncio.new_event_loop()
     return asyncio.SelectorEventLoop(FairSelector())

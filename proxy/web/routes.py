@@ -3,7 +3,8 @@
 GET|HEAD /<bucket>/<key>         originals
 GET /previews/...                previews (imgproxy URLs)
 GET /image-converter/...         conversions and video frames
-GET /health, GET /metrics        for operators
+GET /info/...                    image metadata as JSON (imgproxy's /info)
+GET /health, /health/store, /metrics   for operators
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from proxy.web.tally import RequestTally
 
 PREVIEWS = "/previews/"
 CONVERTER = "/image-converter/"
+INFO = "/info/"
 
 
 def split_object_path(raw_path: str) -> tuple[str, str]:
@@ -77,6 +79,7 @@ class Routes:
         # Operators' endpoints answer anyone who reaches the port, as HAProxy's checks and
         # Prometheus do; every other route runs the access rule before anything else.
         router.add_get("/health", wrap("health", self.health), allow_head=True)
+        router.add_get("/health/store", wrap("health", self.store_health), allow_head=True)
         router.add_get("/metrics", wrap("metrics", self.metrics), allow_head=False)
         cors = self.cross_origin
         signed_in_query = access.guard(access.query_signature)
@@ -84,13 +87,18 @@ class Routes:
             CONVERTER + "{tail:.*}",
             wrap("image_converter", self.convert, signed_in_query, cors),
         )
-        previews = self.services.previews
+        previews, info = self.services.previews, self.services.info
 
         def preview_signature(raw_path: str, raw_query: str) -> None:
             previews.check_signature(raw_path[len(PREVIEWS) :], raw_query)
 
+        def info_signature(raw_path: str, raw_query: str) -> None:
+            info.check_signature(raw_path[len(INFO) :], raw_query)
+
         signed_in_path = access.guard(preview_signature)
         router.add_get(PREVIEWS + "{tail:.*}", wrap("preview", self.preview, signed_in_path, cors))
+        info_route = wrap("info", self.info, access.guard(info_signature), cors)
+        router.add_get(INFO + "{tail:.*}", info_route)
         original = wrap("original", self.original, signed_in_query, cors)
         router.add_route("GET", "/{tail:.*}", original)
         router.add_route("HEAD", "/{tail:.*}", original)
@@ -149,6 +157,12 @@ class Routes:
             headers["Content-Disposition"] = content_disposition(name, attachment=attachment)
         return await self._send(request, result, headers)
 
+    async def info(self, request: web.Request) -> web.StreamResponse:
+        info = self.services.info
+        url = request.rel_url
+        wanted = info.resolve(url.raw_path[len(INFO) :], url.raw_query_string)
+        return await self._send(request, await info.get(wanted))
+
     async def convert(self, request: web.Request) -> web.StreamResponse:
         converter = self.services.converter
         try:
@@ -160,6 +174,10 @@ class Routes:
 
     async def health(self, request: web.Request) -> web.Response:
         report = await self.services.health.report()
+        return web.json_response(report.as_json(), status=200 if report.healthy else 503)
+
+    async def store_health(self, request: web.Request) -> web.Response:
+        report = await self.services.health.store_report()
         return web.json_response(report.as_json(), status=200 if report.healthy else 503)
 
     async def metrics(self, request: web.Request) -> web.Response:

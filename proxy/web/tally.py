@@ -8,7 +8,8 @@ to, before the metrics are read), so what a scrape sees is at most that much beh
 
 A histogram has no public way to add many observations at once; `Batch` adds them to its
 buckets and sum the way `Histogram.observe` does one (tests/web/test_tally.py holds it to that,
-against the pinned prometheus_client).
+against the pinned prometheus_client). `FAST` probes that once (proxy/internals.py): when the
+histogram's insides are missing or add up otherwise, a batch calls `observe()` per request.
 """
 
 from __future__ import annotations
@@ -19,9 +20,50 @@ from typing import Any
 
 from prometheus_client import Counter, Gauge, Histogram
 
-from proxy.metrics import publish_later_counts
+from proxy.internals import Internal
+from proxy.metrics import HTTP_DURATION, ROUTES, publish_later_counts
 
 FLUSH_AFTER = 0.25
+
+
+def _bounds(child: Histogram) -> list[float]:
+    """The upper bounds of a histogram's buckets, ending with +Inf."""
+    return list(child._upper_bounds)
+
+
+def _add(child: Histogram, counts: list[int], total: float) -> None:
+    """Add counts per bucket and their sum, as that many `observe()` calls would."""
+    inside: Any = child
+    inside._sum.inc(total)
+    for i, count in enumerate(counts):
+        if count:
+            inside._buckets[i].inc(count)
+
+
+def _probe() -> str:
+    # Read-only, on a series the proxy exports anyway: a throwaway histogram would be written
+    # to PROMETHEUS_MULTIPROC_DIR's files and show up in every scrape.
+    child = HTTP_DURATION.labels(ROUTES[0])
+    inside: Any = child
+    try:
+        bounds = _bounds(child)
+        counts = [bucket.get() for bucket in inside._buckets]
+        total = inside._sum.get()
+        if not all(callable(value.inc) for value in (inside._sum, *inside._buckets)):
+            return "prometheus_client's Histogram values cannot be added to"
+    except AttributeError as exc:
+        return f"prometheus_client's Histogram has no {exc.name}"
+    # What collect() reports must be those very counts, cumulated, and that sum.
+    samples = [s for family in child.collect() for s in family.samples]
+    buckets = [s.value for s in samples if s.name.endswith("_bucket")]
+    sums = [s.value for s in samples if s.name.endswith("_sum")]
+    cumulated = [sum(counts[: i + 1]) for i in range(len(counts))]
+    if bounds[-1] != float("inf") or buckets != cumulated or sums != [total]:
+        return "prometheus_client's Histogram holds its buckets otherwise"
+    return ""
+
+
+FAST = Internal("tally_batch", _probe, "request durations are added with one observe() each")
 
 
 class Batch:
@@ -31,11 +73,15 @@ class Batch:
 
     def __init__(self, child: Histogram) -> None:
         self._child = child
-        self._bounds: list[float] = child._upper_bounds  # ends with +Inf
+        # Empty when the histogram's insides are not to be used: then each value is observed.
+        self._bounds = _bounds(child) if FAST.usable else []
         self.counts = [0] * len(self._bounds)
         self.total = 0.0
 
     def add(self, seconds: float) -> None:
+        if not self._bounds:
+            self._child.observe(seconds)
+            return
         # Histogram.observe counts a value in the first bucket whose bound is >= it.
         self.counts[bisect_left(self._bounds, seconds)] += 1
         self.total += seconds
@@ -43,12 +89,8 @@ class Batch:
     def publish(self) -> None:
         if not any(self.counts):
             return
-        child: Any = self._child
-        child._sum.inc(self.total)
-        for i, count in enumerate(self.counts):
-            if count:
-                child._buckets[i].inc(count)
-                self.counts[i] = 0
+        _add(self._child, self.counts, self.total)
+        self.counts = [0] * len(self._bounds)
         self.total = 0.0
 
 

@@ -23,6 +23,7 @@ KEY, SALT = b"secret", b"hello"
 SIGNED = {"SIGNATURE_KEY": KEY.hex(), "SIGNATURE_SALT": SALT.hex()}
 TOKEN = "app-server-token-0123456789"
 PREVIEW = f"/rs:fit:40:0/plain/{BUCKET}/img/a.jpg@png"
+INFO = f"/size:1/dimensions:1/plain/{BUCKET}/img/a.jpg"
 ORIGINAL = f"/{BUCKET}/img/a.jpg"
 CONVERT = f"/image-converter/convert/{BUCKET}/img/deep.tiff"
 FRAME = f"/image-converter/videoframe/50p/{BUCKET}/vid/v.mp4"
@@ -43,6 +44,10 @@ def signed_query(path: str, query: str = "", key: bytes = KEY, salt: bytes = SAL
 
 def signed_preview(path: str = PREVIEW) -> str:
     return f"/previews/{sign(KEY, SALT, path)}{path}"
+
+
+def signed_info(path: str = INFO) -> str:
+    return f"/info/{sign(KEY, SALT, path)}{path}"
 
 
 async def counts(client: TestClient) -> dict[str, float]:
@@ -88,11 +93,22 @@ async def test_the_preview_route_keeps_its_signature_segment(signed_client):
     assert (await get(signed_client, f"/previews/_{PREVIEW}"))[0] == 403
 
 
-@pytest.mark.parametrize("route", [*QUERY_ROUTES, "preview", "legacy", "head"])
+async def test_the_info_route_is_signed_as_previews_are(signed_client):
+    status, body, headers = await get(signed_client, signed_info())
+    assert status == 200 and json.loads(body)["width"] == 120
+    assert headers["Content-Type"].startswith("application/json")
+    # A preview's signature does not sign the same path under /info, nor the other way.
+    assert (await get(signed_client, f"/info/{sign(KEY, SALT, PREVIEW)}{INFO}"))[0] == 403
+    status, body, _ = await get(signed_client, f"/info/{sign(KEY, SALT, '/x')}{INFO}")
+    assert (status, body) == (403, b"invalid signature\n")
+
+
+@pytest.mark.parametrize("route", [*QUERY_ROUTES, "preview", "legacy", "head", "info"])
 async def test_every_route_refuses_what_is_not_signed_and_reads_nothing(signed_client, route):
     unsigned = {
         **QUERY_ROUTES,
         "preview": f"/previews/_{PREVIEW}",
+        "info": f"/info/_{INFO}",
         "legacy": f"/previews/40x,png,q70/{BUCKET}/img/a.jpg",
         "head": ORIGINAL,
     }[route]
@@ -210,6 +226,7 @@ ALL_ROUTES = (
     FRAME,
     f"/previews/_{PREVIEW}",
     "/previews/40x,png,q70/" + ORIGINAL[1:],
+    f"/info/_{INFO}",
 )
 
 

@@ -3,7 +3,7 @@ from proxy.cache.memory import MemoryTier, Remembered
 
 
 def remembered(size: int) -> Remembered:
-    return Remembered(Meta("t", "e", 0.0, size), b"x" * size, 1.0, 0.0, 0.0)
+    return Remembered(Meta("t", "e", 0.0, size), b"x" * size, 1.0, 0.0, 0.0, "b/k", "e")
 
 
 def test_the_least_recently_used_go_first_and_the_bound_holds():

@@ -15,7 +15,7 @@ from proxy.converter import refs
 from proxy.errors import ProxyError
 from proxy.previews.url import parse_url
 from proxy.sources import CONVERTER_PREFIX
-from proxy.web.routes import CONVERTER, PREVIEWS, split_object_path
+from proxy.web.routes import CONVERTER, INFO, PREVIEWS, split_object_path
 
 
 def proxy_source(raw_path: str, raw_query: str = "") -> str | None:
@@ -25,6 +25,12 @@ def proxy_source(raw_path: str, raw_query: str = "") -> str | None:
             return None
         if raw_path.startswith(PREVIEWS):
             url = parse_url(raw_path[len(PREVIEWS) :], raw_query)
+            return _origin(url.source, dict(url.query))
+        if raw_path.startswith(INFO):
+            # /info takes previews' URL forms, without the legacy one or an extension.
+            url = parse_url(raw_path[len(INFO) :], raw_query)
+            if url.signature is None or url.extension is not None:
+                return None
             return _origin(url.source, dict(url.query))
         if raw_path.startswith(CONVERTER):
             path = unquote(raw_path[len(CONVERTER) :], errors="strict")
@@ -225,5 +231,39 @@ def video_forms(bucket: str, key: str, width: int) -> list[Form]:
             f"/previews/{width}x,jpeg,q70/image-converter/videoframe/33.0p/{bucket}/{lenient(key)}",
             "frame preview",
             width,
+        ),
+    ]
+
+
+def info_forms(bucket: str, key: str) -> list[Form]:
+    """`/info` of one object, of its conversion and of a video frame, in previews' forms."""
+    source = b64_source(bucket, key)
+    encoded = f"{bucket}/{standard(key)}"
+    frame = f"image-converter/videoframe/33p/{source}"
+    return [
+        Form("info plain", f"/info/q/d:1/plain/{bucket}/{standard(key)}", "info"),
+        Form(
+            "info plain, %3A in the options and an empty segment",
+            f"/info/insecure//bh%3A4%3A3/plain/{every_slash(f'{bucket}/{key}')}",
+            "info",
+        ),
+        Form("info plain, every byte encoded", f"/info/q/plain/{bucket}/{shouting(key)}", "info"),
+        Form("info base64url", f"/info/q/d:1/{b64(source)}", "info"),
+        Form("info base64url padded, split", f"/info/q/{split(b64(source, pad=True))}", "info"),
+        Form(
+            "info base64url of an encoded path, with a query",
+            f"/info/q/s:1/{b64(encoded + '?x=1')}",
+            "info",
+        ),
+        Form("info base64url, '+' for '-'", f"/info/q/{b64(source).replace('-', '+')}", "info"),
+        Form(
+            "info of convert, plain",
+            f"/info/q/d:1/plain/image-converter/convert/{bucket}/{plain_lenient(key)}",
+            "info",
+        ),
+        Form(
+            "info of videoframe, base64url",
+            f"/info/q/d:1/{split(b64(frame + '?videoStreamIndex=0'))}",
+            "info",
         ),
     ]

@@ -17,6 +17,7 @@ from tests.cluster.routing import (
     Form,
     b64,
     converted_forms,
+    info_forms,
     original_forms,
     preview_forms,
     proxy_source,
@@ -34,6 +35,7 @@ def all_forms(key: str) -> list[Form]:
         *preview_forms(BUCKET, key, 300),
         *converted_forms(BUCKET, key, 200),
         *video_forms(BUCKET, key, 120),
+        *info_forms(BUCKET, key),
     ]
 
 

@@ -118,6 +118,8 @@ def get(server: ServerProcess, path: str, timeout: float) -> tuple[int, bytes, f
 
 PREVIEW = "/previews/q/rs:fit:200:0/plain/abc-public/"
 CONVERT = "/image-converter/convert/abc-public/"
+# /info with the fields that need every pixel (the average, a BlurHash, a ThumbHash).
+INFO = "/info/q/avg:1/bh:4:3/th:1/plain/abc-public/"
 FRAME = "/image-converter/videoframe/0/abc-public/"
 CASES = [
     # what, URL, statuses that say what is wrong, its time limit
@@ -148,6 +150,20 @@ CASES = [
     ("a video that is not one", FRAME + "noise.mp4", {415}, CONVERTER_TIMEOUT),
     ("a decoder crash, preview", PREVIEW + "crash.jpg", {422}, REQUEST_TIMEOUT),
     ("a decoder crash, convert", CONVERT + "crash.jpg", {422}, CONVERTER_TIMEOUT),
+    ("declared 16000x16000, info", INFO + "huge.png", {422}, REQUEST_TIMEOUT),
+    (
+        "declared 16000x16000, info of its dimensions",
+        "/info/q/plain/abc-public/huge.png",
+        {422},
+        5.0,
+    ),
+    ("19,999 frames, info", INFO + "frames.gif", {200, 422}, 5.0),
+    ("1000 pages, info", INFO + "pages.tif", {200, 422}, REQUEST_TIMEOUT),
+    ("SVG filter bomb, info", INFO + "bomb.svg", {200, 415, 422, 504}, REQUEST_TIMEOUT),
+    ("truncated JPEG, info", INFO + "cut.jpg", {422}, REQUEST_TIMEOUT),
+    ("random bytes, info", INFO + "noise.bin", {415}, REQUEST_TIMEOUT),
+    ("a video that is not one, info", "/info/q/vm:1/plain/abc-public/noise.mp4", {415}, 6.0),
+    ("a decoder crash, info", INFO + "crash.jpg", {422}, REQUEST_TIMEOUT),
 ]
 
 

@@ -30,8 +30,9 @@ def test_the_cache_key_is_what_changes_the_bytes() -> None:
         cache_key(fill, SourceRef("abc-public", "images/other.jpg"), "jpeg", "80"),
         cache_key(fill, PHOTO, "png", "80"),
         cache_key(fill, PHOTO, "jpeg", "90"),  # PREVIEWS_QUALITY changed
+        cache_key(fill, PHOTO, "jpeg", "80", "best5.5:0:1"),  # PREVIEWS_BEST_FORMAT_*
     }
-    assert key not in others and len(others) == 4
+    assert key not in others and len(others) == 5
 
 
 async def test_resolve_reads_the_whole_url(make_client, make_settings, photo) -> None:  # type: ignore[no-untyped-def]

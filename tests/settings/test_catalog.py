@@ -126,6 +126,7 @@ def test_the_secrets_are_marked_secret():
         "SIGNATURE_SALT",
         "SIGNATURE_TRUSTED",
         "AUTH_BEARER_TOKEN",
+        "ADMIN_TOKEN",
     }
 
 
@@ -134,3 +135,11 @@ def test_the_s3_default_endpoint_is_said_in_the_help():
     assert "https://s3.<STORAGE_REGION>.amazonaws.com" in help_text
     assert BY_NAME["STORAGE_ENDPOINT"].default == ""
     assert BY_NAME["STORAGE_REGION"].default == "us-east-1"
+
+
+def test_revalidation_takes_a_duration_or_off(tmp_path):
+    parse = BY_NAME["CACHE_STORAGE_REVALIDATE"].kind.parse
+    assert (parse("off"), parse("OFF"), parse("10m"), parse("1s")) == (0.0, 0.0, 600.0, 1.0)
+    (line,) = problems_of({"CACHE_STORAGE_REVALIDATE": "500ms"}, tmp_path)
+    assert line.startswith("CACHE_STORAGE_REVALIDATE='500ms' is invalid: expected off, or ")
+    assert parse_settings({"DATA_PATH": str(tmp_path)}).revalidate == 600.0

@@ -119,6 +119,12 @@ USED: dict[str, tuple[str, Callable[[Settings], Any], Any]] = {
     "HTTP_HEADER_TIMEOUT": ("3s", lambda s: s.header_timeout, 3.0),
     "HTTP_IDLE_TIMEOUT": ("4s", lambda s: s.idle_timeout, 4.0),
     "HTTP_SEND_TIMEOUT": ("90s", lambda s: s.send_timeout, 90.0),
+    "CORS_ALLOW_ORIGIN": (
+        "https://App.example:443, http://127.0.0.1:8080",
+        lambda s: s.cors_allow_origin,
+        ("https://app.example", "http://127.0.0.1:8080"),
+    ),
+    "CROSS_ORIGIN_RESOURCE_POLICY": ("same-site", lambda s: s.resource_policy, "same-site"),
     "HTTP_MAX_CONNECTIONS": ("100", lambda s: s.max_connections, 100),
     "LOG_LEVEL": ("DEBUG", lambda s: s.log_level, "debug"),
     "ACCESS_LOG": ("off", lambda s: s.access_log, False),
@@ -155,6 +161,18 @@ USED: dict[str, tuple[str, Callable[[Settings], Any], Any]] = {
     ),
     "PREVIEWS_AUTO_WEBP": ("on", lambda s: s.previews.auto_webp, True),
     "PREVIEWS_AUTO_AVIF": ("true", lambda s: s.previews.auto_avif, True),
+    "PREVIEWS_BEST_FORMAT_BY_DEFAULT": ("on", lambda s: s.previews.best_format_by_default, True),
+    "PREVIEWS_BEST_FORMAT_COMPLEXITY_THRESHOLD": (
+        "12.5",
+        lambda s: s.previews.best_format_complexity_threshold,
+        12.5,
+    ),
+    "PREVIEWS_BEST_FORMAT_MAX_RESOLUTION": (
+        "2.5",
+        lambda s: s.previews.best_format_max_resolution,
+        2.5,
+    ),
+    "PREVIEWS_BEST_FORMAT_ALLOW_SKIPS": ("on", lambda s: s.previews.best_format_allow_skips, True),
     "PREVIEWS_QUALITY": ("55", lambda s: s.previews.quality, 55),
     "PREVIEWS_FORMAT_QUALITY": ("jpg=60", lambda s: dict(s.previews.format_quality), {"jpeg": 60}),
     "PREVIEWS_PRESETS": ("small=w:10", lambda s: dict(s.previews.presets), {"small": "w:10"}),
@@ -173,6 +191,9 @@ USED: dict[str, tuple[str, Callable[[Settings], Any], Any]] = {
     "CONVERTER_TIMEOUT": ("10s", lambda s: s.previews.converter_timeout, 10.0),
     "SIGNATURE_SCOPE": ("Previews", lambda s: s.access.signature_scope, "previews"),
     "AUTH_BEARER_TOKEN": ("0123456789abcdef", lambda s: s.access.bearer_token, "0123456789abcdef"),
+    "ADMIN_TOKEN": ("fedcba9876543210", lambda s: s.admin_token, "fedcba9876543210"),
+    "CACHE_STORAGE_REVALIDATE": ("30s", lambda s: s.revalidate, 30.0),
+    "CACHE_STORAGE_REVALIDATE_WAIT": ("on", lambda s: s.revalidate_wait, True),
     "AUTH_REQUEST_URL": (
         "http://auth.internal:9000/check?app=1",
         lambda s: s.access.auth_request_url,
@@ -246,6 +267,12 @@ def test_no_storage_folder_means_no_buckets(tmp_path):
         ("LOG_LEVEL", "loud", "debug, info"),
         ("SIGNATURE_KEY", "zz", "hex"),
         ("PREVIEWS_QUALITY", "101", "1-100"),
+        ("CORS_ALLOW_ORIGIN", "https://app.example/path", "scheme://host[:port]"),
+        ("CORS_ALLOW_ORIGIN", "app.example", "scheme://host[:port]"),
+        ("CORS_ALLOW_ORIGIN", "ftp://app.example", "scheme://host[:port]"),
+        ("CORS_ALLOW_ORIGIN", "http://a.example:70000", "scheme://host[:port]"),
+        ("CORS_ALLOW_ORIGIN", "*, http://a.example", "scheme://host[:port]"),
+        ("CROSS_ORIGIN_RESOURCE_POLICY", "anyone", "cross-origin, same-site"),
     ],
 )
 def test_a_bad_value_names_the_variable_and_the_form(tmp_path, name, value, form):
@@ -465,3 +492,59 @@ def test_bad_access_settings_stop_the_start_naming_each(tmp_path):
     ]  # fmt: skip
     text = "\n".join(err.value.problems)
     assert "too-short" not in text and "not-hex" not in text  # secrets are never printed
+
+
+def test_bad_values_and_rules_across_values_are_all_said_at_once(tmp_path):
+    problems = problems_of(
+        {
+            "STORAGE_PROVIDER": "azure",
+            "CACHE_STORAGE_SIZE": "huge",
+            "SIGNATURE_KEY": "aa,bb",
+            "SIGNATURE_SALT": "cc",
+            "HTTP_MAX_CONNECTIONS": "lots",
+        },
+        tmp_path,
+    )
+    assert [line.split("=")[0].split()[0] for line in problems] == [
+        "CACHE_STORAGE_SIZE",
+        "HTTP_MAX_CONNECTIONS",
+        "STORAGE_BUCKETS",
+        "STORAGE_ENDPOINT",
+        "STORAGE_ACCESS_KEY",
+        "STORAGE_SECRET_KEY",
+        "SIGNATURE_KEY",
+    ]
+
+
+def test_a_bad_key_list_is_said_once_not_also_as_unpaired(tmp_path):
+    (line,) = problems_of({"SIGNATURE_KEY": "zz,bb", "SIGNATURE_SALT": "cc"}, tmp_path)
+    assert line.startswith("SIGNATURE_KEY='****' is invalid")  # a secret, masked
+
+
+@pytest.mark.parametrize(
+    ("name", "bad"),
+    [("HTTP_MAX_CONNECTIONS", "lots"), ("STORAGE_PROVIDER", "ftp"), ("CACHE_PREVIEWS_SIZE", "1")],
+)
+def test_a_bad_value_reads_as_its_catalog_default(name, bad):
+    from proxy.settings.catalog import BY_NAME
+    from proxy.settings.load import _Reader
+
+    r = _Reader({name: bad})
+    assert r(name) == BY_NAME[name].kind.parse(BY_NAME[name].default)
+    assert r.failed == {name} and len(r.problems) == 1
+
+
+def test_the_loader_passes_no_fallback_of_its_own():
+    """A second argument to the reader would be a default beside the catalog's."""
+    import ast
+
+    from proxy.settings import load
+
+    tree = ast.parse(Path(load.__file__).read_text(encoding="utf-8"))
+    calls = [
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "r"
+    ]
+    assert len(calls) > 50
+    assert [ast.unparse(c) for c in calls if len(c.args) != 1 or c.keywords] == []

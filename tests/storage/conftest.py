@@ -195,6 +195,15 @@ class Store:
                 body, overwrite=True, content_settings=ContentSettings(content_type=content_type)
             )
 
+    def delete(self, key: str, bucket: str | None = None) -> None:
+        bucket = bucket or self.bucket
+        if self.provider == "http":
+            (self.data_path / "storage" / bucket / key).unlink()
+        elif self.provider == "minio":
+            s3_client(self.endpoint).delete_object(Bucket=bucket, Key=key)
+        else:
+            azure_service(self.endpoint).get_blob_client(bucket, key).delete_blob()
+
     def get(self, key: str, bucket: str | None = None) -> tuple[bytes, str | None]:
         """The object's bytes and content type, read around the proxy."""
         bucket = bucket or self.bucket

@@ -55,19 +55,19 @@ async def test_a_good_probe_is_reused_and_a_failed_one_retried_soon(
 ):
     clock = Clock()
     health = await open_health(make_settings(STORAGE_BUCKETS="abc-public,abc-private"), clock)
-    assert (await health.report()).healthy
+    assert (await health.store_report()).healthy
 
     shutil.rmtree(data_path / "storage" / "abc-private")
     clock.now += FAILED_PROBE_TTL
-    assert (await health.report()).healthy  # a good probe answers for PROBE_TTL
+    assert (await health.store_report()).healthy  # a good probe answers for PROBE_TTL
     clock.now += PROBE_TTL
-    report = await health.report()
+    report = await health.store_report()
     assert not report.healthy
     assert "bucket missing (bucket abc-private" in str(report.checks["storage"])
 
     (data_path / "storage" / "abc-private").mkdir()
     clock.now += FAILED_PROBE_TTL  # much sooner than PROBE_TTL
-    assert (await health.report()).healthy
+    assert (await health.store_report()).healthy
 
 
 async def test_a_request_the_store_failed_makes_the_next_health_probe_again(
@@ -80,12 +80,12 @@ async def test_a_request_the_store_failed_makes_the_next_health_probe_again(
     settings = store.settings(STORAGE_ENDPOINT=endpoint, STORAGE_BUCKETS=store.bucket)
     # The clock never moves: only the failed request can make the probe's "ok" stale.
     health = await open_health(settings, lambda: 0.0)
-    assert (await health.report()).healthy
+    assert (await health.store_report()).healthy
 
     await forwarder.stop()
     with pytest.raises(StorageError):
         await health.storage.open(store.bucket, "images/any.jpg")
-    report = await health.report()
+    report = await health.store_report()
     assert not report.healthy
     assert str(report.checks["storage"]).startswith(f"{store.provider}: endpoint unreachable")
 

@@ -1,14 +1,22 @@
 """Slow headers, idle keep-alives and socket floods are closed (a real server process)."""
 
+import asyncio
 import fcntl
 import json
 import os
+import re
 import socket
 import struct
 import termios
 import time
 import urllib.request
 
+import pytest
+from aiohttp import web, web_protocol, web_server
+
+from proxy.web import connections
+from proxy.web.connections import Guard, GuardedRunner, GuardedServer
+from tests.fallbacks import without
 from tests.server_process import ServerProcess
 
 
@@ -219,3 +227,56 @@ def test_a_client_that_leaves_mid_body_is_logged_as_served_not_as_an_error(data_
     left = [line for line in left if line.get("client_left")]
     assert [line["status"] for line in left] == [200, 200, 206, 206], output
     assert all(200_000 <= int(line["bytes"]) < BIG for line in left), left  # type: ignore[call-overload]
+
+
+INSIDES = [
+    ((web.AppRunner, "_make_server"), (web.BaseRunner, "_make_server")),
+    ((web_server.Server, "_kwargs"),),
+    ((web_server.Server, "_connections"),),
+    *(((web_protocol.RequestHandler, name),) for name in connections._HANDLER_INSIDES),
+    ((web_protocol.RequestHandler, "_process_keepalive"),),
+]
+
+
+async def answers_of(runner: web.AppRunner) -> tuple[type, bytes]:
+    """The type of a runner's server, and what it sends to two requests on one connection
+    (Dates blanked)."""
+    await runner.setup()
+    kind = type(runner.server)
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        port = runner.addresses[0][1]
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n" * 2)
+        got = b""
+        while got.count(b"hello") < 2:
+            got += await reader.read(4096)
+        writer.close()
+        return kind, re.sub(rb"Date: [^\r]+", b"Date: -", got)
+    finally:
+        await runner.cleanup()
+
+
+def app() -> web.Application:
+    async def hello(request: web.Request) -> web.Response:
+        return web.Response(text="hello")
+
+    application = web.Application()
+    application.router.add_get("/", hello)
+    return application
+
+
+GUARD = Guard(header_timeout=5.0, idle_timeout=30.0, max_connections=10)
+
+
+@pytest.mark.parametrize("gone", INSIDES, ids=["_".join(n for _, n in g) for g in INSIDES])
+async def test_without_an_internal_the_runner_keeps_aiohttps_own_server_answering_alike(gone):
+    kind, on_fast = await answers_of(GuardedRunner(app(), guard=GUARD, access_log=None))
+    assert kind is GuardedServer
+    with without(connections.FAST, *gone) as problem:
+        assert gone[0][1] in problem
+        plain = GuardedRunner(app(), guard=GUARD, access_log=None)
+        kind, on_public = await answers_of(plain)
+        assert kind is web_server.Server  # aiohttp's own
+        assert on_public == on_fast

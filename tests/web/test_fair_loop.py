@@ -4,10 +4,15 @@ socket gets its turn."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import selectors
 import socket
 
+import pytest
+
+from proxy.web import fair_loop
 from proxy.web.fair_loop import TURN_EVENTS, FairSelector, new_loop
+from tests.fallbacks import without
 
 
 def test_a_turn_takes_a_few_ready_sockets_and_each_gets_its_turn():
@@ -28,10 +33,18 @@ def test_a_turn_takes_a_few_ready_sockets_and_each_gets_its_turn():
             writer.close()
 
 
-def test_the_loop_answers_as_any_loop_does():
-    loop = new_loop()
+@pytest.mark.parametrize("fair", [True, False], ids=["fair", "without_epoll_internal"])
+def test_the_loop_answers_as_any_loop_does(fair):
+    with contextlib.ExitStack() as stack:
+        if not fair:
+            problem = stack.enter_context(
+                without(fair_loop.FAST, (selectors.EpollSelector, "_selector"))
+            )
+            assert "EpollSelector._selector" in problem
+        loop = new_loop()
     try:
-        assert isinstance(loop._selector, FairSelector)  # type: ignore[attr-defined]
+        selector = loop._selector  # type: ignore[attr-defined]
+        assert isinstance(selector, FairSelector) is fair
 
         async def echo_once() -> bytes:
             async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

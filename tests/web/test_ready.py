@@ -7,9 +7,12 @@ import asyncio
 import re
 
 import pytest
-from aiohttp import web
+from aiohttp import http_writer, web
+from multidict import CIMultiDict
 
-from proxy.web.ready import Head, ReadyAnswer
+from proxy.web import ready
+from proxy.web.ready import Head, ReadyAnswer, answer
+from tests.fallbacks import without
 
 BODY = bytes(range(256)) * 20
 HEADERS = {
@@ -108,3 +111,57 @@ def test_what_the_middleware_reads_costs_no_header_map():
     answer = ReadyAnswer(Head(HEADERS, len(BODY)), BODY)
     assert (answer.content_length, answer.cache_status) == (len(BODY), "HIT")
     assert not answer._materialised
+
+
+INSIDES = [
+    (http_writer, "_serialize_headers"),
+    *((web.StreamResponse, name) for name in ready._RESPONSE_INSIDES),
+]
+
+
+@pytest.mark.parametrize(("owner", "name"), INSIDES, ids=[name for _, name in INSIDES])
+async def test_without_an_internal_a_cached_answer_is_aiohttps_own_with_the_same_bytes(
+    aiohttp_server, owner, name
+):
+    fast_head = Head(HEADERS, len(BODY))
+    with without(ready.FAST, (owner, name)) as problem:
+        assert name in problem
+        public_head = Head(HEADERS, len(BODY))
+        made: list[web.StreamResponse] = []
+
+        async def fast(request: web.Request) -> web.StreamResponse:
+            made.append(answer(fast_head, BODY))
+            return made[-1]
+
+        async def public(request: web.Request) -> web.StreamResponse:
+            made.append(answer(public_head, BODY))
+            return made[-1]
+
+        app = web.Application()
+        app.router.add_get("/fast", fast)
+        app.router.add_get("/public", public)
+        server = await aiohttp_server(app)
+        on_fast, on_public, again = await exchange(
+            server.port, get("/fast"), get("/public"), get("/public")
+        )
+        assert on_fast == on_public == again
+        assert isinstance(made[0], ReadyAnswer) and made[0].sent_whole
+        assert [type(one) for one in made[1:]] == [web.Response, web.Response]
+
+
+def test_a_serialiser_that_makes_other_bytes_turns_the_fast_path_off(monkeypatch):
+    def other(status_line: str, headers: CIMultiDict[str]) -> bytes:
+        return (
+            status_line.encode()
+            + b"\n"
+            + b"".join(f"{k}:{v}\n".encode() for k, v in headers.items())
+        )
+
+    try:
+        monkeypatch.setattr(http_writer, "_serialize_headers", other)
+        assert ready.FAST.probe() == "aiohttp.http_writer._serialize_headers makes other bytes"
+        assert not ready.FAST.usable and Head(HEADERS, 1).before_date is None
+        monkeypatch.undo()
+    finally:
+        ready.FAST.probe()
+    assert ready.FAST.usable

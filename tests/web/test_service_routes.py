@@ -21,13 +21,25 @@ async def test_health_is_ok_when_it_can_serve(client):
     assert report["caches"] == {"storage": "ok", "previews": "ok", "image_converter": "ok"}
 
 
-async def test_health_is_503_with_the_reason_when_storage_is_gone(client, data_path):
+async def test_health_stays_200_when_the_store_is_gone_and_its_own_path_says_503(client, data_path):
     shutil.rmtree(data_path / "storage" / "abc-private")
     response = await client.get("/health")
-    assert response.status == 503
+    assert response.status == 200  # the node still serves what it holds: keep it balanced
     report = await response.json()
-    assert report["status"] == "unavailable"
+    assert report["status"] == "ok"
     assert "abc-private" in report["storage"]
+    store = await client.get("/health/store")
+    assert store.status == 503
+    assert "abc-private" in (await store.json())["storage"]
+    metrics = await (await client.get("/metrics")).text()
+    assert "\nproxy_store_up 0.0\n" in metrics
+
+
+async def test_the_store_path_is_200_when_the_store_answers(client):
+    response = await client.get("/health/store")
+    assert response.status == 200
+    assert (await response.json())["storage"] == "ok"
+    assert "\nproxy_store_up 1.0\n" in await (await client.get("/metrics")).text()
 
 
 async def test_metrics_has_the_contract_names(client, put_file):

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
-from proxy.metrics import LaterCount
+from proxy.metrics import HTTP_DURATION, ROUTES, LaterCount
 from proxy.web import tally as tally_module
 from proxy.web.tally import Batch, RequestTally
+from tests.fallbacks import without
 
 BUCKETS = (0.001, 0.01, 0.1, 1.0)
 # Values on, between, below and past the bounds: where an off-by-one in the bucket search shows.
@@ -32,6 +34,24 @@ def test_a_batch_counts_every_value_in_the_bucket_observe_would():
     assert exposition(batched) == exposition(one)
     batch.publish()  # publishing again adds nothing
     assert exposition(batched) == exposition(one)
+
+
+@pytest.mark.parametrize("name", ["_upper_bounds", "_sum", "_buckets"])
+def test_without_a_histograms_insides_each_value_is_observed_with_the_same_result(name):
+    one, batched = CollectorRegistry(), CollectorRegistry()
+    direct = Histogram("d", "d", ["route"], buckets=BUCKETS, registry=one)
+    via_batch = Histogram("d", "d", ["route"], buckets=BUCKETS, registry=batched)
+    probed = HTTP_DURATION.labels(ROUTES[0])  # what the probe reads
+    with without(tally_module.FAST, (probed, name)) as problem:
+        assert problem == f"prometheus_client's Histogram has no {name}"
+        batch = Batch(via_batch.labels("preview"))
+        for value in VALUES:
+            direct.labels("preview").observe(value)
+            batch.add(value)
+        assert exposition(batched) == exposition(one)  # observed as they came
+        batch.publish()
+        assert exposition(batched) == exposition(one)
+    assert Batch(via_batch.labels("preview")).counts  # batched again once the probe passes
 
 
 def metrics(registry: CollectorRegistry) -> tuple[Counter, Histogram, Gauge]:
