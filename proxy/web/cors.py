@@ -27,11 +27,11 @@ ALLOWED_HEADERS = frozenset(
     {"authorization", "range", "if-none-match", "if-modified-since", "if-range", "cache-control"}
 )
 PREFLIGHT_MAX_AGE = "7200"  # Chromium's own cap
-OPERATORS = ("/health", "/metrics", "/admin/")
+OPERATORS = ("/health", "/metrics", "/admin")
 
 
 def is_operators(raw_path: str) -> bool:
-    return raw_path in OPERATORS[:2] or raw_path.startswith(OPERATORS[2])
+    return any(raw_path == p or raw_path.startswith(p + "/") for p in OPERATORS)
 
 
 class CrossOrigin:

@@ -23,6 +23,7 @@ INLINE_TYPES = frozenset(
         "image/heic", "image/heif", "image/svg+xml",
         "video/mp4", "video/webm", "video/ogg", "video/quicktime", "video/x-matroska",
         "audio/mpeg", "audio/mp4", "audio/ogg", "audio/webm", "audio/wav", "audio/flac",
+        "application/json",  # /info's answers: shown as text, never run (nosniff)
     }
 )  # fmt: skip
 # On every answer, whatever its type: nothing in it runs with the proxy's origin, nor loads
