@@ -74,7 +74,8 @@ HTTP_CONNECTIONS = Gauge(
 )
 HTTP_CONNECTIONS_SHED = Counter(
     "proxy_http_connections_shed_total",
-    "Connections closed past HTTP_MAX_CONNECTIONS: the longest idle one, or the new one",
+    "Connections closed past HTTP_MAX_CONNECTIONS (the longest idle one, one whose client takes "
+    "nothing, or the new one) or past HTTP_SEND_TIMEOUT",
     ["reason"],
 )
 
@@ -147,12 +148,14 @@ STORAGE_ERROR_KINDS = (
     "range",
     "error",
 )
-ROUTES = ("original", "preview", "info", "image_converter", "health", "metrics", "admin")
+ROUTES = (
+    "original", "preview", "info", "image_converter", "health", "metrics", "admin", "preflight"
+)  # fmt: skip
 # A preview is in one of the output formats, or "source" when the original went out unchanged.
 RENDER_FORMATS = (*CONTENT_TYPES, "source")
 CONVERSION_KINDS = ("convert", "videoframe")
 JOB_KINDS = ("preview", "info", *CONVERSION_KINDS)
-SHED_REASONS = ("idle_evicted", "refused")
+SHED_REASONS = ("idle_evicted", "stalled_evicted", "send_timeout", "refused")
 ACCESS_REFUSAL_REASONS = (
     "no_signature",
     "bad_signature",

@@ -65,7 +65,12 @@ async def run_worker(settings: Settings, host: str, port: int, *, reuse_port: bo
     app = create_app(build_services(settings))
     # handler_cancellation: a client that hangs up cancels its handler, so work that nobody
     # else waits for (a render, a download into the cache) is cancelled with it.
-    guard = Guard(settings.header_timeout, settings.idle_timeout, settings.max_connections)
+    guard = Guard(
+        settings.header_timeout,
+        settings.idle_timeout,
+        settings.max_connections,
+        settings.send_timeout,
+    )
     runner = GuardedRunner(
         app,
         guard=guard,

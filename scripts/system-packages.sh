@@ -5,6 +5,7 @@ SYSTEM_PACKAGES=(
   "prometheus prometheus"  # tests/test_prometheus.py scrapes a running server with it
   "promtool prometheus"    # ... and checks the exposition and config/prometheus/ with it
   "haproxy haproxy"        # tests/cluster/ routes a cluster of nodes with it
+  "chromium-headless-shell chromium-headless-shell"  # tests/browser/ drives it over DevTools
 )
 _missing=()
 for _entry in "${SYSTEM_PACKAGES[@]}"; do

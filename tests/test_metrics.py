@@ -16,6 +16,7 @@ from proxy.converter import refs
 from proxy.errors import ProxyError
 from proxy.storage.errors import StorageError
 from proxy.web.admin_routes import AdminRoutes
+from proxy.web.cors import CrossOrigin
 from proxy.web.routes import Routes
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,7 +39,9 @@ def test_routes_are_every_route_name(make_settings) -> None:
     names: set[str] = set()
 
     class Recorder:
-        def wrap(self, route: str, handler: object, guard: object = None) -> object:
+        def wrap(
+            self, route: str, handler: object, guard: object = None, cors: object = None
+        ) -> object:
             names.add(route)
             return handler
 
@@ -47,7 +50,8 @@ def test_routes_are_every_route_name(make_settings) -> None:
     )
     router = web.UrlDispatcher()
     AdminRoutes(None, "0123456789abcdef").add_to(router, Recorder())  # type: ignore[arg-type]
-    Routes(services, None, None).add_to(router, Recorder())  # type: ignore[arg-type]
+    cors = CrossOrigin((), "cross-origin")
+    Routes(services, None, None, cors).add_to(router, Recorder())  # type: ignore[arg-type]
     assert names == set(metrics.ROUTES)
 
 

@@ -14,7 +14,10 @@ know: a crash leaves at most a row whose file is gone, which reads as a miss and
 The index is never trusted blindly either: one that SQLite finds damaged is moved aside
 (`index.sqlite.damaged-<time>`), a fresh one takes its place, and the bodies come back from
 the store. Processes that open it at the same time take turns (a file lock), so several
-workers starting on a fresh or damaged cache never race each other into a crash.
+workers starting on a fresh or damaged cache never race each other into a crash. A process
+that did not see the damage itself follows the fresh file before its next use of the index
+once `FOLLOW_EVERY` has passed (it looks at the file's inode), so no worker keeps filling,
+counting and evicting in the file moved aside.
 """
 
 from __future__ import annotations
@@ -79,6 +82,9 @@ MIGRATE_1 = (
 INLINE_LIMIT = 16 * 1024
 BUSY_TIMEOUT = 10.0
 BATCH = 500
+# How often a process looks whether another one replaced a damaged index: one stat, so that
+# every worker follows a recovery within a second instead of writing on in the moved file.
+FOLLOW_EVERY = 0.5
 UPKEEP_EVERY = 32  # entries written between two checkpoints of the write-ahead log
 CORRUPT = frozenset({"SQLITE_CORRUPT", "SQLITE_NOTADB"})
 
@@ -153,6 +159,7 @@ class Index:
         self._local = threading.local()
         self._generation = 0
         self._inode = 0
+        self._next_look = 0.0
         self.recovered_from: Path | None = None
         self._open()
 
@@ -233,8 +240,33 @@ class Index:
                 self._move_aside(exc)
             self._prepare()
 
+    def _follow_replacement(self) -> None:
+        """Reconnect, in every thread, when another process replaced the file."""
+        now = time.monotonic()
+        if now < self._next_look:
+            return
+        self._next_look = now + FOLLOW_EVERY
+        try:
+            inode = os.stat(self.path).st_ino
+        except FileNotFoundError:
+            return  # being replaced this instant: the next look finds the new one
+        if inode == self._inode:
+            return
+        with self._exclusive():  # the replacing process holds it until the file is ready
+            try:
+                inode = os.stat(self.path).st_ino
+            except FileNotFoundError:
+                return
+            if inode != self._inode:
+                self._inode = inode
+                self._generation += 1
+                log.warning(
+                    "cache index %s was replaced by another process: reconnected", self.path
+                )
+
     def _db(self) -> sqlite3.Connection:
         # One connection per thread: sqlite3 connections must not be shared across threads.
+        self._follow_replacement()
         local = self._local
         db: sqlite3.Connection | None = getattr(local, "db", None)
         if db is None or local.generation != self._generation:

@@ -172,11 +172,19 @@ SETTINGS: tuple[Setting, ...] = (
         "a keep-alive connection idle this long is closed",
     ),
     Setting(
+        "HTTP_SEND_TIMEOUT",
+        "60s",
+        k.duration("1s", "1h"),
+        "a client that takes none of its answer for this long is disconnected (nginx's "
+        "send_timeout); one that has taken nothing for a second can be evicted when the process "
+        "is full",
+    ),
+    Setting(
         "HTTP_MAX_CONNECTIONS",
         "2048",
         k.integer(16, 1_000_000),
-        "open connections per server process; past it the longest idle one is closed (or the "
-        "new one refused)",
+        "open connections per server process; past it the longest idle one is closed, else the "
+        "one whose client has taken nothing the longest, else the new one is refused",
     ),
     Setting(
         "EVENT_LOOP",
@@ -388,6 +396,19 @@ SETTINGS: tuple[Setting, ...] = (
         "",
         k.Kind("a Cache-Control header value, or empty for private + CACHE_CONTROL", str),
         "sent instead of CACHE_CONTROL when a bearer or an auth service admits the request",
+    ),
+    Setting(
+        "CORS_ALLOW_ORIGIN",
+        "",
+        k.ORIGINS,
+        "web apps on these origins may read images cross-origin (canvas, fetch): CORS headers "
+        "and preflights on every route but /health, /metrics and /admin/",
+    ),
+    Setting(
+        "CROSS_ORIGIN_RESOURCE_POLICY",
+        "cross-origin",
+        k.choice("cross-origin", "same-site", "same-origin"),
+        "the Cross-Origin-Resource-Policy of images, so pages with COEP require-corp can show them",
     ),
     Setting("CONVERTER_TIMEOUT", "30s", TIMEOUT, "limit for one conversion or frame decode"),
 )

@@ -213,6 +213,31 @@ def _service_url(raw: str) -> str:
 SERVICE_URL = Kind("empty, or an http:// or https:// URL", _service_url)
 
 
+_ORIGIN_RE = re.compile(
+    r"(https?)://([a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*"
+    r"|\[[0-9a-f:.]+\])(?::([0-9]{1,5}))?"
+)
+
+
+def _origins(raw: str) -> tuple[str, ...]:
+    """`*`, or web origins exactly as a browser sends them in `Origin` (lower case, no path)."""
+    if raw.strip() == "*":
+        return ("*",)
+    origins = []
+    for part in filter(None, (p.strip() for p in raw.split(","))):
+        match = _ORIGIN_RE.fullmatch(part.lower())
+        port = match.group(3) if match else None
+        if match is None or (port is not None and not 0 < int(port) < 65536):
+            raise ValueError(f"{part!r} is not an origin scheme://host[:port]")
+        if port is not None and int(port) == {"http": 80, "https": 443}[match.group(1)]:
+            part = part.lower().rsplit(":", 1)[0]  # a browser never sends the default port
+        origins.append(part.lower())
+    return tuple(origins)
+
+
+ORIGINS = Kind("empty (off), * or comma-separated origins scheme://host[:port]", _origins)
+
+
 def _presets(raw: str) -> dict[str, str]:
     presets: dict[str, str] = {}
     for part in filter(None, (p.strip() for p in raw.split(";"))):

@@ -162,6 +162,9 @@ class Settings:
     access_log: bool
     previews: PreviewSettings
     access: AccessSettings
+    send_timeout: float = 60.0
+    cors_allow_origin: tuple[str, ...] = ()  # ("*",), origins, or () for off
+    resource_policy: str = "cross-origin"
     node_name: str = ""  # NODE_NAME, or the host name when that is empty
     revalidate: float = 0.0  # CACHE_STORAGE_REVALIDATE; 0: off
     revalidate_wait: bool = False

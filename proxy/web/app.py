@@ -8,6 +8,7 @@ from proxy import metrics
 from proxy.services import Services
 from proxy.web.access_log import AccessLog
 from proxy.web.admin_routes import AdminRoutes
+from proxy.web.cors import CrossOrigin
 from proxy.web.deadline import DEADLINES, Deadlines
 from proxy.web.delivery import Delivery
 from proxy.web.headers import Stamp
@@ -38,7 +39,9 @@ def create_app(services: Services) -> web.Application:
     cache_control = access.cache_control if access.per_client else settings.cache_control
     if settings.admin_token:  # without a token, the admin API does not exist
         AdminRoutes(services.invalidation, settings.admin_token).add_to(app.router, middleware)
-    Routes(services, Delivery(cache_control, stamp), tally).add_to(app.router, middleware)
+    cross_origin = CrossOrigin(settings.cors_allow_origin, settings.resource_policy)
+    delivery = Delivery(cache_control, stamp)
+    Routes(services, delivery, tally, cross_origin).add_to(app.router, middleware)
 
     lag = LoopLag()
 

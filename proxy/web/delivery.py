@@ -23,6 +23,8 @@ from proxy.web.conditional import if_range_allows, is_not_modified, requested_ra
 from proxy.web.deadline import lift_deadline
 from proxy.web.headers import Stamp, validator_headers
 from proxy.web.ready import Head, answer
+from proxy.web.sent import Sent, sending
+from proxy.web.socket_progress import progress, socket_of
 
 log = logging.getLogger("proxy.web")
 
@@ -56,28 +58,57 @@ class FileSliceResponse(web.StreamResponse):
         if request.method == "HEAD" or self._count == 0 or writer is None:
             return writer
         self._on_body()
+        record = sending(request, self)
         transport = request.transport
-        if transport is None:
-            raise ConnectionResetError("client went away")
+        if transport is None or transport.is_closing():
+            record.left = True
+            return writer
+        sock = socket_of(transport)
+        # Everything the connection was given so far (the head may still be in asyncio's
+        # buffer): what the kernel takes beyond it is body.
+        before = progress(sock)
+        given = before.taken + transport.get_write_buffer_size() if before else None
+
+        def body_taken() -> int:
+            now = progress(sock)
+            if now is None or given is None:
+                return 0  # unknown here: the lower bound
+            return max(0, min(self._count, now.taken - given))
+
         loop = asyncio.get_running_loop()
         try:
             sent = await loop.sendfile(transport, self._fobj, self._offset, self._count)
-            if sent < self._count:
-                # The file ended early: a short body must not look complete.
-                transport.abort()
-                raise ConnectionResetError("file ended before its length")
         except NotImplementedError:
             # TLS or an exotic transport: fall back to chunked copies.
-            offset, remaining = self._offset, self._count
-            while remaining > 0:
-                data = await asyncio.to_thread(
-                    os.pread, self._fobj.fileno(), min(FALLBACK_CHUNK, remaining), offset
-                )
-                await writer.write(data)
-                offset += len(data)
-                remaining -= len(data)
+            sent = await self._copy(writer, record)
+        except ConnectionError as exc:
+            record.left, record.body_bytes = True, body_taken()
+            log.debug("client left after %d bytes: %s", record.body_bytes, exc)
+            transport.abort()
+            self.force_close()
+            return writer
+        except asyncio.CancelledError:
+            record.left, record.body_bytes = True, body_taken()
+            raise
+        if sent < self._count:
+            # The file ended early: a short body must not look complete.
+            transport.abort()
+            raise ConnectionResetError("file ended before its length")
+        record.body_bytes = sent
         await super().write_eof()
         return writer
+
+    async def _copy(self, writer: AbstractStreamWriter, record: Sent) -> int:
+        offset, remaining = self._offset, self._count
+        while remaining > 0:
+            data = await asyncio.to_thread(
+                os.pread, self._fobj.fileno(), min(FALLBACK_CHUNK, remaining), offset
+            )
+            await writer.write(data)
+            offset += len(data)
+            remaining -= len(data)
+            record.body_bytes += len(data)
+        return self._count
 
 
 async def _stream(
@@ -98,10 +129,15 @@ async def _stream(
     iterator = aiter(chunks)
     first = await anext(iterator, b"")
     await response.prepare(request)
+    record = sending(request, response)
     try:
-        await response.write(first)
-        async for chunk in iterator:
-            await response.write(chunk)
+        if await _write(request, response, record, first):
+            async for chunk in iterator:
+                if not await _write(request, response, record, chunk):
+                    break
+            else:
+                record.body_bytes = length
+                await response.write_eof()
     except (ProxyError, OSError) as exc:
         # The headers (with Content-Length) are out: the only honest signal left is to cut
         # the connection, so the client sees a broken transfer, never a short "complete" one.
@@ -109,8 +145,31 @@ async def _stream(
         if request.transport is not None:
             request.transport.abort()
         raise ConnectionResetError("body source failed mid-stream") from exc
-    await response.write_eof()
+    except asyncio.CancelledError:
+        record.left = True
+        raise
     return response
+
+
+async def _write(
+    request: web.Request, response: web.StreamResponse, record: Sent, chunk: bytes
+) -> bool:
+    """Write a chunk; False when the client has gone (a debug line, not an error)."""
+    try:
+        await response.write(chunk)
+    except ConnectionError as exc:
+        record.left = True
+        log.debug("client left after %d bytes: %s", record.body_bytes, exc)
+        if request.transport is not None:
+            request.transport.abort()
+        response.force_close()
+        return False
+    # What asyncio still holds may never reach the client: counted once the kernel has it.
+    handed = record.handed = record.handed + len(chunk)
+    transport = request.transport
+    buffered = transport.get_write_buffer_size() if transport is not None else 0
+    record.body_bytes = max(record.body_bytes, handed - buffered)
+    return True
 
 
 def _span(request: web.BaseRequest, result: Body) -> tuple[int, int, int]:
@@ -145,7 +204,10 @@ class Delivery:
         if body:
             headers["Content-Type"] = content_type
             headers["Accept-Ranges"] = "bytes"
-        self.stamp.apply(headers)
+        if body:
+            self.stamp.apply_body(headers)
+        else:
+            self.stamp.apply(headers)
         return headers
 
     def _build_head(

@@ -22,9 +22,11 @@ from proxy import metrics
 from proxy.access import Guard
 from proxy.web.access_log import AccessLog
 from proxy.web.answers import Answer, answer_for
+from proxy.web.cors import CrossOrigin
 from proxy.web.deadline import Deadlines
 from proxy.web.headers import CACHE_STATUS, NOSNIFF, Stamp
 from proxy.web.ready import ReadyAnswer
+from proxy.web.sent import SENT, Sent
 from proxy.web.tally import RequestTally
 
 log = logging.getLogger("proxy.web")
@@ -63,8 +65,15 @@ class Middleware:
         self.access_log = access_log
         self.stamp = stamp
 
-    def wrap(self, route: str, handler: Handler, guard: Guard | None = None) -> Handler:
-        """`guard`: the access rule's check, run first; what it refuses reads nothing."""
+    def wrap(
+        self,
+        route: str,
+        handler: Handler,
+        guard: Guard | None = None,
+        cross_origin: CrossOrigin | None = None,
+    ) -> Handler:
+        """`guard`: the access rule's check, run first; what it refuses reads nothing.
+        `cross_origin`: for image routes, whose errors a web app may read too."""
         deadlines, tally, stamp = self.deadlines, self.tally, self.stamp
 
         async def handle(request: web.Request) -> web.StreamResponse:
@@ -88,8 +97,15 @@ class Middleware:
                         raise  # the client went away, or the server is stopping
                     task.uncancel()
                     response = _short_answer(request, TIMED_OUT, None)
-                except ConnectionResetError:
-                    raise
+                except ConnectionError as exc:
+                    # The connection broke while the answer was going out: nothing left to say
+                    # (a client that left is not an error; a cut body has its warning).
+                    log.debug("connection lost on %s: %s", loggable_path(request), exc)
+                    if request.transport is not None:
+                        request.transport.abort()
+                    record = request.get(SENT)
+                    response = record.response if record is not None else _gone()
+                    return response
                 except Exception as exc:
                     answer = answer_for(exc)
                     refused = answer.refusal
@@ -102,14 +118,19 @@ class Middleware:
                     and NOSNIFF not in response.headers
                 ):
                     stamp.apply(response.headers)  # answers not made by delivery
+                    if cross_origin is not None:
+                        response.headers.update(cross_origin.headers(request.headers.get("Origin")))
                 return response
             finally:
                 deadlines.release(task)
                 elapsed = time.perf_counter() - started
-                status = response.status if response is not None else GONE
+                record = request.get(SENT)
+                if record is not None and (response is None or response is record.response):
+                    response = record.response  # its head went out: logged as it was sent
+                status = GONE if response is None or response.status == GONE else response.status
                 tally.end(route, status, elapsed)
                 if self.access_log is not None:
-                    self._log_access(request, response, status, elapsed, refused)
+                    self._log_access(request, response, status, elapsed, refused, record)
 
         return handle
 
@@ -120,10 +141,17 @@ class Middleware:
         status: int,
         elapsed: float,
         refused: str | None,
+        record: Sent | None,
     ) -> None:
         assert self.access_log is not None
-        sent, cache = 0, "-"
-        if isinstance(response, ReadyAnswer):
+        sent, cache, left = 0, "-", response is None or status == GONE
+        if record is not None and response is record.response:
+            sent, cache, left = (
+                record.body_bytes,
+                response.headers.get(CACHE_STATUS, "-"),
+                record.left,
+            )
+        elif isinstance(response, ReadyAnswer):
             sent, cache = response.content_length or 0, response.cache_status
         elif response is not None:
             cache = response.headers.get(CACHE_STATUS, "-")
@@ -138,7 +166,12 @@ class Middleware:
             cache,
             request.remote,
             refused,
+            left,
         )
+
+
+def _gone() -> web.Response:
+    return web.Response(status=GONE)
 
 
 def _short_answer(request: web.BaseRequest, answer: Answer, exc: Exception | None) -> web.Response:

@@ -23,6 +23,7 @@ from proxy.metrics_export import render_metrics
 from proxy.previews.feature import Preview
 from proxy.services import Services
 from proxy.web.conditional import byte_range_request
+from proxy.web.cors import CrossOrigin, merge_vary
 from proxy.web.delivery import Delivery
 from proxy.web.headers import content_disposition
 from proxy.web.middleware import Middleware
@@ -60,10 +61,17 @@ def preview_filename(preview: Preview, meta: Meta) -> str | None:
 
 
 class Routes:
-    def __init__(self, services: Services, delivery: Delivery, tally: RequestTally) -> None:
+    def __init__(
+        self,
+        services: Services,
+        delivery: Delivery,
+        tally: RequestTally,
+        cross_origin: CrossOrigin,
+    ) -> None:
         self.services = services
         self.delivery = delivery
         self.tally = tally
+        self.cross_origin = cross_origin
 
     def add_to(self, router: web.UrlDispatcher, middleware: Middleware) -> None:
         wrap = middleware.wrap
@@ -73,9 +81,11 @@ class Routes:
         router.add_get("/health", wrap("health", self.health), allow_head=True)
         router.add_get("/health/store", wrap("health", self.store_health), allow_head=True)
         router.add_get("/metrics", wrap("metrics", self.metrics), allow_head=False)
+        cors = self.cross_origin
         signed_in_query = access.guard(access.query_signature)
         router.add_get(
-            CONVERTER + "{tail:.*}", wrap("image_converter", self.convert, signed_in_query)
+            CONVERTER + "{tail:.*}",
+            wrap("image_converter", self.convert, signed_in_query, cors),
         )
         previews, info = self.services.previews, self.services.info
 
@@ -86,19 +96,38 @@ class Routes:
             info.check_signature(raw_path[len(INFO) :], raw_query)
 
         signed_in_path = access.guard(preview_signature)
-        router.add_get(PREVIEWS + "{tail:.*}", wrap("preview", self.preview, signed_in_path))
-        router.add_get(INFO + "{tail:.*}", wrap("info", self.info, access.guard(info_signature)))
-        original = wrap("original", self.original, signed_in_query)
+        router.add_get(PREVIEWS + "{tail:.*}", wrap("preview", self.preview, signed_in_path, cors))
+        info_route = wrap("info", self.info, access.guard(info_signature), cors)
+        router.add_get(INFO + "{tail:.*}", info_route)
+        original = wrap("original", self.original, signed_in_query, cors)
         router.add_route("GET", "/{tail:.*}", original)
         router.add_route("HEAD", "/{tail:.*}", original)
+        # A CORS preflight carries no credentials (browsers never send them on one), so it
+        # is answered before the access rule; any other OPTIONS is refused as before.
+        guard = access.guard(None)
+
+        async def options(request: web.Request) -> web.StreamResponse:
+            answer = cors.preflight(request)
+            if answer is not None:
+                return answer
+            if guard is not None:
+                url = request.rel_url
+                await guard(request.method, url.raw_path, url.raw_query_string, request.headers)
+            return await self.not_allowed(request)
+
+        router.add_route("OPTIONS", "/{tail:.*}", wrap("preflight", options))
         # Every other method, on any path: so that no request misses the middleware.
-        router.add_route("*", "/{tail:.*}", wrap("original", self.not_allowed, access.guard(None)))
+        router.add_route("*", "/{tail:.*}", wrap("original", self.not_allowed, guard))
 
     async def _send(
-        self, request: web.Request, result: Body, headers: Mapping[str, str] | None = None
+        self, request: web.Request, result: Body, headers: dict[str, str] | None = None
     ) -> web.StreamResponse:
+        cors: Mapping[str, str] = self.cross_origin.headers(request.headers.get("Origin"))
+        if headers:
+            merge_vary(headers, cors)
+            cors = headers
         async with result:
-            return await self.delivery.respond(request, result, headers)
+            return await self.delivery.respond(request, result, cors)
 
     async def original(self, request: web.Request) -> web.StreamResponse:
         originals = self.services.originals

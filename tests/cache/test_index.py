@@ -4,6 +4,7 @@ import json
 import multiprocessing
 import os
 import sqlite3
+import time
 
 import pytest
 
@@ -64,6 +65,58 @@ def test_damage_seen_while_serving_is_repaired_once(tmp_path):
     assert second.recovered_from is None or second.recovered_from == moved
     put(second, "after")
     assert first.get("after") is not None
+
+
+def _worker(path: str, commands) -> None:  # in a child process: another worker of the cache
+    from pathlib import Path
+
+    index = Index(Path(path), bound=BOUND)
+    index.get("before")  # its connection is open from here on
+    commands.send("ready")
+    while True:
+        command, key = commands.recv()
+        if command == "stop":
+            return
+        if command == "put":
+            put(index, key)
+            commands.send(None)
+        elif command == "get":
+            commands.send(index.get(key) is not None)
+        elif command == "totals":
+            commands.send(index.totals())
+
+
+def test_a_recovery_is_followed_by_a_worker_holding_its_connection_open(tmp_path):
+    """The other worker did not see the damage: it still follows the fresh file within a
+    second, so fills are shared and both count the same bound again."""
+    first = Index(tmp_path, bound=BOUND)
+    put(first, "before")
+    ctx = multiprocessing.get_context("fork")
+    ours, theirs = ctx.Pipe()
+    worker = ctx.Process(target=_worker, args=(str(tmp_path), theirs))
+    worker.start()
+    try:
+        assert ours.recv() == "ready"
+
+        def ask(command: str, key: str = "") -> object:
+            ours.send((command, key))
+            assert ours.poll(30), "the worker did not answer"
+            return ours.recv()
+
+        assert ask("get", "before") is True
+        first.recover(sqlite3.DatabaseError("database disk image is malformed"))
+        recovered = time.monotonic()
+        assert first.recovered_from is not None and first.get("before") is None
+        put(first, "fresh")
+        while not ask("get", "fresh"):  # asked as requests would: no sleep in between
+            assert time.monotonic() - recovered < 1.0, "the worker still reads the moved file"
+        ask("put", "from-worker")
+        assert first.get("from-worker") is not None
+        assert ask("totals") == first.totals()
+        assert first.totals().entries == 2
+    finally:
+        ours.send(("stop", ""))
+        worker.join(30)
 
 
 def _open_and_write(path: str, round_: int, results) -> None:  # in a child process

@@ -86,6 +86,7 @@ def video(
     rate: int = 10,
     noise: int = 0,
     gop: int = 10,
+    bit_rate: int = 0,
 ) -> bytes:
     """A short video whose frame i is a flat grey of level 8*i + 4 (plus optional noise)."""
     out = io.BytesIO()
@@ -95,6 +96,8 @@ def video(
         stream.width, stream.height = size
         stream.pix_fmt = "yuv420p"
         stream.codec_context.gop_size = gop
+        if bit_rate:  # with noise, a file as large as a real one of its length
+            stream.bit_rate = bit_rate
         if codec == "mpeg4":
             stream.codec_context.qscale = 2
         for i in range(frames):

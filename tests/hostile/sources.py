@@ -73,12 +73,16 @@ def svg_filter_bomb(side: int = 7000, blur: int = 200) -> bytes:
 
 
 def svg_reading_a_file(path: str) -> bytes:
-    """An SVG that tries to pull a file off the server's disk into the picture."""
+    """An SVG that tries to pull a file off the server's disk into the picture: by absolute
+    path, as a file: URL and by a name relative to wherever the SVG might be read from."""
+    name = path.rsplit("/", 1)[-1]
+    images = "".join(
+        f'<image xlink:href="{href}" href="{href}" width="100" height="100"/>'
+        for href in (path, f"file://{path}", name)
+    )
     return (
         '<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" '
-        'width="100" height="100">'
-        f'<image xlink:href="file://{path}" href="{path}" width="100" height="100"/>'
-        "</svg>"
+        f'width="100" height="100">{images}</svg>'
     ).encode()
 
 

@@ -31,6 +31,7 @@ DURATION_BOUNDS = {
     "REQUEST_TIMEOUT": ("100ms", "1h"),
     "HTTP_HEADER_TIMEOUT": ("1s", "10m"),
     "HTTP_IDLE_TIMEOUT": ("1s", "1h"),
+    "HTTP_SEND_TIMEOUT": ("1s", "1h"),
     "CONVERTER_TIMEOUT": ("100ms", "1h"),
     "AUTH_REQUEST_CACHE": ("0s", "1h"),
     "AUTH_REQUEST_TIMEOUT": ("100ms", "1m"),

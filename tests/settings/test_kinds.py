@@ -223,3 +223,17 @@ def test_service_urls(raw):
 def test_a_url_that_is_no_http_service_is_refused(raw, reason):
     with pytest.raises(ValueError, match=reason):
         k.SERVICE_URL.parse(raw)
+
+
+def test_origins_are_kept_as_a_browser_sends_them():
+    parse = k.ORIGINS.parse
+    assert parse("") == ()
+    assert parse(" * ") == ("*",)
+    assert parse("HTTPS://App.Example:443,http://[::1]:8080, http://a.example:80") == (
+        "https://app.example",
+        "http://[::1]:8080",
+        "http://a.example",
+    )
+    for bad in ("https://a.example/", "//a.example", "http://a.example:0", "http://-a.example"):
+        with pytest.raises(ValueError, match="scheme://host"):
+            parse(bad)

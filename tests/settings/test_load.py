@@ -122,6 +122,13 @@ USED: dict[str, tuple[str, Callable[[Settings], Any], Any]] = {
     "REQUEST_TIMEOUT": ("20s", lambda s: s.request_timeout, 20.0),
     "HTTP_HEADER_TIMEOUT": ("3s", lambda s: s.header_timeout, 3.0),
     "HTTP_IDLE_TIMEOUT": ("4s", lambda s: s.idle_timeout, 4.0),
+    "HTTP_SEND_TIMEOUT": ("90s", lambda s: s.send_timeout, 90.0),
+    "CORS_ALLOW_ORIGIN": (
+        "https://App.example:443, http://127.0.0.1:8080",
+        lambda s: s.cors_allow_origin,
+        ("https://app.example", "http://127.0.0.1:8080"),
+    ),
+    "CROSS_ORIGIN_RESOURCE_POLICY": ("same-site", lambda s: s.resource_policy, "same-site"),
     "HTTP_MAX_CONNECTIONS": ("100", lambda s: s.max_connections, 100),
     "LOG_LEVEL": ("DEBUG", lambda s: s.log_level, "debug"),
     "EVENT_LOOP": ("Auto", lambda s: s.event_loop, "auto"),
@@ -266,6 +273,12 @@ def test_no_storage_folder_means_no_buckets(tmp_path):
         ("LOG_LEVEL", "loud", "debug, info"),
         ("SIGNATURE_KEY", "zz", "hex"),
         ("PREVIEWS_QUALITY", "101", "1-100"),
+        ("CORS_ALLOW_ORIGIN", "https://app.example/path", "scheme://host[:port]"),
+        ("CORS_ALLOW_ORIGIN", "app.example", "scheme://host[:port]"),
+        ("CORS_ALLOW_ORIGIN", "ftp://app.example", "scheme://host[:port]"),
+        ("CORS_ALLOW_ORIGIN", "http://a.example:70000", "scheme://host[:port]"),
+        ("CORS_ALLOW_ORIGIN", "*, http://a.example", "scheme://host[:port]"),
+        ("CROSS_ORIGIN_RESOURCE_POLICY", "anyone", "cross-origin, same-site"),
     ],
 )
 def test_a_bad_value_names_the_variable_and_the_form(tmp_path, name, value, form):

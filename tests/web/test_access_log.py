@@ -4,6 +4,8 @@ import json
 import os
 import socket
 import threading
+import time
+from datetime import UTC, datetime
 
 from proxy.web.access_log import PIPE_BUF, AccessLog, _pieces
 
@@ -20,6 +22,8 @@ async def test_lines_go_out_in_batches_without_a_flush(tmp_path):
                 break
             await asyncio.sleep(0.01)
         first, second = (json.loads(line) for line in path.read_text().splitlines())
+        assert first.pop("@timestamp").endswith("Z")
+        second.pop("@timestamp")
         assert first == {
             "method": "GET", "path": '/a "b"\n\x01', "status": 200, "bytes": 5, "ms": 1.2,
             "cache": "HIT", "remote": "127.0.0.1",
@@ -28,6 +32,31 @@ async def test_lines_go_out_in_batches_without_a_flush(tmp_path):
     finally:
         log.close()
         os.close(fd)
+
+
+async def test_every_line_opens_with_its_time_in_utc_to_the_millisecond(tmp_path):
+    path = tmp_path / "access.log"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+    log = AccessLog(fd)
+    try:
+        before = time.time()
+        for _ in range(3):
+            log.record("GET", "/a", 200, 5, 0.001, "HIT", "127.0.0.1")
+        log.record("GET", "/b", 206, 7, 0.001, "MISS", "127.0.0.1", left=True)
+        after = time.time()
+        log.flush()
+        lines = path.read_text().splitlines()
+    finally:
+        log.close()
+        os.close(fd)
+    for line in lines:
+        assert line.startswith('{"@timestamp":"')
+        stamp = json.loads(line)["@timestamp"]
+        assert len(stamp) == len("2026-12-07T06:19:31.123Z") and stamp.endswith("Z")
+        when = datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+        assert int(before * 1000) / 1000 <= when.timestamp() <= after + 0.001
+    # Only the client that left says so.
+    assert [json.loads(line).get("client_left") for line in lines] == [None, None, None, True]
 
 
 def test_a_batch_is_cut_at_line_ends_into_atomic_writes():

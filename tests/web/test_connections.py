@@ -1,8 +1,13 @@
 """Slow headers, idle keep-alives and socket floods are closed (a real server process)."""
 
 import asyncio
+import fcntl
+import json
+import os
 import re
 import socket
+import struct
+import termios
 import time
 import urllib.request
 
@@ -78,6 +83,150 @@ def test_a_flood_of_idle_sockets_does_not_starve_real_clients(data_path, tmp_pat
         for sock in flood:
             sock.close()
         server.stop()
+
+
+BIG = 8 << 20  # past SMALL_BODY: sent with sendfile once cached, streamed while it fills
+
+
+def put_big(data_path, name: str) -> bytes:
+    body = os.urandom(BIG)
+    (data_path / "storage" / "abc-public" / name).write_bytes(body)
+    return body
+
+
+def stalled_download(server: ServerProcess, path: str) -> socket.socket:
+    """Asks for a large body and reads none of it (a small window, so the kernel fills up)."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect(("127.0.0.1", server.port))
+    sock.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+    return sock
+
+
+def cut_within(sock: socket.socket, seconds: float) -> bool:
+    """Whether the server ends the connection within `seconds`, seen without reading from it
+    (reading would be the progress that keeps it open): the socket's own TCP state."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        state = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 8)[0]
+        if state in (7, 8):  # TCP_CLOSE (reset), TCP_CLOSE_WAIT (the server's FIN)
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def answering(sock: socket.socket, seconds: float = 10) -> bool:
+    """Whether the answer's first bytes arrive (seen without taking them)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if struct.unpack("i", fcntl.ioctl(sock.fileno(), termios.FIONREAD, b"\0" * 4))[0]:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def fetch(server: ServerProcess, path: str) -> bytes:
+    with urllib.request.urlopen(server.base + path, timeout=30) as answer:
+        return bytes(answer.read())
+
+
+def access_lines(output: str) -> list[dict[str, object]]:
+    return [json.loads(line) for line in output.splitlines() if line.startswith('{"@timestamp"')]
+
+
+def test_a_client_that_reads_nothing_is_cut_after_the_send_timeout(data_path, tmp_path):
+    put_big(data_path, "cached.bin")
+    put_big(data_path, "filling.bin")
+    env = {"DATA_PATH": str(data_path), "HTTP_SEND_TIMEOUT": "1s", "ACCESS_LOG": "on"}
+    with ServerProcess(env, tmp_path) as server:
+        fetch(server, "/abc-public/cached.bin")  # cached: the next one goes by sendfile
+        stalled = [
+            stalled_download(server, "/abc-public/cached.bin"),
+            stalled_download(server, "/abc-public/filling.bin"),  # streamed as it fills
+        ]
+        started = time.monotonic()
+        assert all(cut_within(sock, 10) for sock in stalled)
+        assert time.monotonic() - started < 10
+        output = server.stop()
+    assert output.count("send timeout:") == 2, output
+    assert "Traceback" not in output and "ERROR" not in output, output
+    cut = [line for line in access_lines(output) if line.get("client_left")]
+    assert len(cut) == 2, output
+    for line in cut:  # the status that went out, and the part of the body the kernel took
+        assert line["status"] == 200 and 0 < int(line["bytes"]) < BIG, line  # type: ignore[call-overload]
+
+
+def test_a_client_that_reads_slowly_is_not_cut(data_path, tmp_path):
+    body = put_big(data_path, "big.bin")
+    env = {"DATA_PATH": str(data_path), "HTTP_SEND_TIMEOUT": "1s"}
+    with ServerProcess(env, tmp_path) as server:
+        fetch(server, "/abc-public/big.bin")
+        sock = stalled_download(server, "/abc-public/big.bin")
+        received = b""
+        deadline = time.monotonic() + 4  # four send timeouts, taking a little every 0.2 s
+        while time.monotonic() < deadline:
+            received += sock.recv(16384)
+            time.sleep(0.2)  # the slow reader itself, not a synchronisation
+        sock.settimeout(30)
+        while len(received) < BIG or b"\r\n\r\n" not in received:
+            chunk = sock.recv(1 << 20)
+            assert chunk, "cut off"
+            received += chunk
+            if len(received.partition(b"\r\n\r\n")[2]) >= BIG:
+                break
+        assert received.partition(b"\r\n\r\n")[2] == body
+        assert "send timeout" not in server.stop()
+
+
+def test_clients_that_read_nothing_do_not_hold_every_slot(data_path, tmp_path):
+    put_big(data_path, "big.bin")
+    env = {"DATA_PATH": str(data_path), "HTTP_MAX_CONNECTIONS": "16", "HTTP_SEND_TIMEOUT": "1h"}
+    with ServerProcess(env, tmp_path) as server:
+        fetch(server, "/abc-public/big.bin")
+        stalled = [stalled_download(server, "/abc-public/big.bin") for _ in range(16)]
+        assert all(answering(sock) for sock in stalled)  # none is idle: none can be evicted
+        # Refused while each of them is still taking its first bytes; then, once the checks
+        # have seen them take nothing, one is evicted for the newcomer (the slot it frees
+        # serves those after it).
+        deadline, served = time.monotonic() + 6, 0  # checks every second
+        while time.monotonic() < deadline and served < 3:
+            try:
+                with urllib.request.urlopen(server.base + "/health", timeout=5) as answer:
+                    served += answer.status == 200
+            except OSError:
+                time.sleep(0.1)
+        assert served == 3
+        assert sum(cut_within(sock, 0.5) for sock in stalled) == 1
+        for sock in stalled:
+            sock.close()
+        server.stop()
+
+
+def test_a_client_that_leaves_mid_body_is_logged_as_served_not_as_an_error(data_path, tmp_path):
+    put_big(data_path, "video.bin")
+    env = {"DATA_PATH": str(data_path), "ACCESS_LOG": "on"}
+    with ServerProcess(env, tmp_path) as server:
+        fetch(server, "/abc-public/video.bin")
+        for request in (
+            b"GET /abc-public/video.bin HTTP/1.1\r\nHost: x\r\n\r\n",
+            b"GET /abc-public/video.bin HTTP/1.1\r\nHost: x\r\nRange: bytes=1000-\r\n\r\n",
+        ):
+            for reset in (True, False):  # a reset, or a close with unread data (a reset too)
+                sock = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+                sock.sendall(request)
+                got = 0
+                while got < 200_000:
+                    got += len(sock.recv(65536))
+                if reset:
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                sock.close()
+        fetch(server, "/health")  # still serving
+        output = server.stop()
+    assert "Traceback" not in output and "ERROR" not in output, output
+    left = [line for line in access_lines(output) if line["path"] == "/abc-public/video.bin"]
+    left = [line for line in left if line.get("client_left")]
+    assert [line["status"] for line in left] == [200, 200, 206, 206], output
+    assert all(200_000 <= int(line["bytes"]) < BIG for line in left), left  # type: ignore[call-overload]
 
 
 INSIDES = [

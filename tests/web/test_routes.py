@@ -24,7 +24,7 @@ from tests.conftest import metric_value, read_metric
         ("POST", "/abc-public/r/a.txt", "original", 405),
         ("PUT", "/health", "original", 405),
         ("DELETE", "/previews/x", "original", 405),
-        ("OPTIONS", "/", "original", 405),
+        ("OPTIONS", "/", "preflight", 405),  # not a preflight: refused as before
     ],
 )
 async def test_each_route_and_method(client, put_file, method, path, route, status):
