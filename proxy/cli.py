@@ -60,9 +60,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         # (presets, the watermark), some 50 MiB it would then hold for nothing, so a forked
         # child checks them and the supervisor keeps its own memory small.
         settings = _settings(args)
-        status = _validated_in_a_child(settings)
-        if status != OK:
-            return status
+        _validated_in_a_child(settings)
     else:
         settings = _valid_settings(args)
     unfit = MemoryPlan.of(settings).problem(container_memory_limit())
@@ -79,28 +77,37 @@ def cmd_serve(args: argparse.Namespace) -> int:
     )
 
 
-def _validated_in_a_child(settings: Settings) -> int:
+def _validated_in_a_child(settings: Settings) -> None:
+    """`validate` in a forked child, whose problems come back through a pipe and are raised
+    here as if it had run in this process."""
+    import json
+
     sys.stdout.flush()
     sys.stderr.flush()
+    read_end, write_end = os.pipe()
     pid = os.fork()
-    if pid == 0:  # pragma: no cover - measured in the child, which coverage does not follow
+    if pid == 0:  # pragma: no cover - runs in the child, which coverage does not follow
         from proxy.services import validate
 
-        status = OK
+        os.close(read_end)
+        problems: list[str] = []
         try:
             validate(settings)
         except SettingsError as exc:
-            _say_problems(exc)
-            status = USAGE
-        except BaseException:
-            import traceback
-
-            traceback.print_exc()
-            status = FAILED
+            problems = list(exc.problems)
+        except BaseException as exc:  # what would have failed in the supervisor fails it
+            problems = [f"settings could not be checked: {type(exc).__name__}: {exc}"]
         finally:
-            sys.stderr.flush()
-            os._exit(status)
-    return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+            with os.fdopen(write_end, "w") as pipe:
+                json.dump(problems, pipe)
+            os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end) as pipe:
+        text = pipe.read()
+    os.waitpid(pid, 0)
+    problems = json.loads(text) if text else ["settings could not be checked: the check died"]
+    if problems:
+        raise SettingsError(problems)
 
 
 def _say_problems(exc: SettingsError) -> None:
