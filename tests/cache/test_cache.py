@@ -526,3 +526,72 @@ async def test_an_idle_expired_original_is_fetched_again_not_served_stale(
     again = await client.get("/abc-public/photos/b.jpg")
     assert again.headers["X-Cache-Status"] == "HIT"
     assert await again.read() == b"new version " * 2000
+
+
+# -- hits off the event loop -------------------------------------------------------------
+
+# Another process's write transaction: held until the test says "release", or for at most
+# HOLD_AT_MOST seconds. It answers "held" when it let go on request, "gave up" when the
+# test asked too late, so the test knows the lock was still held when its bytes arrived.
+LOCKER = """
+import select, sqlite3, sys
+db = sqlite3.connect(sys.argv[1], timeout=0, isolation_level=None)
+db.execute("BEGIN IMMEDIATE")
+db.execute("UPDATE totals SET bytes = bytes WHERE id = 0")
+print("locked", flush=True)
+asked = select.select([sys.stdin], [], [], float(sys.argv[2]))[0]
+db.execute("ROLLBACK")
+print("held" if asked else "gave up", flush=True)
+"""
+HOLD_AT_MOST = 20.0
+
+
+async def test_a_hit_is_served_while_another_process_holds_the_index_write_lock(tmp_path):
+    import sys
+
+    clock = Clock()
+    # A busy timeout longer than the locker holds on: a write on the loop would stall it
+    # until the locker gives up.
+    cache = Cache(settings(tmp_path / "c", size=16 << 20), busy_timeout=60, clock=clock)
+    await cache.start()
+    bodies = {f"k{i}": os.urandom(size) for i, size in enumerate([100, 50_000, 400_000] * 4)}
+    broken = os.urandom(50_000)
+    try:
+        for key, body in {**bodies, "broken": broken}.items():
+            await fill_and_read(cache, key, body)
+        (damaged,) = [p for p in body_files(cache) if p.read_bytes() == broken]
+        with open(damaged, "r+b") as f:
+            f.write(b"\0")
+        # Every hit from now on is due to touch its entry: each touch waits for the lock.
+        clock.offset = cache.touch_interval + 1
+        drop_waits = asyncio.Event()
+        remove_entry, loop = cache.index.remove_entry, asyncio.get_running_loop()
+
+        def watched_remove(*args, **kwargs):
+            loop.call_soon_threadsafe(drop_waits.set)
+            return remove_entry(*args, **kwargs)
+
+        cache.index.remove_entry = watched_remove
+        locker = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", LOCKER, str(cache.index.path), str(HOLD_AT_MOST),
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        assert await locker.stdout.readline() == b"locked\n"
+        try:
+            # The damaged entry's drop is a write: it waits for the lock, off the loop.
+            dropping = asyncio.create_task(cache.lookup("broken"))
+            await drop_waits.wait()
+            for key, body in bodies.items():
+                hit = await cache.lookup(key)
+                assert hit is not None and hit.status == "HIT"
+                assert await consume(hit) == body
+        finally:
+            locker.stdin.write(b"release\n")
+            await locker.stdin.drain()
+            answer = await locker.stdout.readline()
+            await locker.wait()
+        assert answer == b"held\n"  # every hit above came while the write lock was held
+        assert await dropping is None
+        assert cache.index.get("broken") is None  # dropped once the lock was free
+    finally:
+        await cache.close()
