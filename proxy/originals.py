@@ -144,7 +144,7 @@ class Originals:
         read of its own (while a cacheable object is still fetched whole, once, behind it).
         """
         ck = cache_key(bucket, key)
-        entry = await self.cache.lookup(ck)
+        entry = await self.cache.lookup(ck, ranged=True)
         self.cache.record(hit=entry is not None)
         if entry is not None:
             return entry

@@ -8,9 +8,9 @@ store; it becomes an entry only when complete, so no entry ever serves truncated
 Bodies over `max_object_size` stream through uncached.
 
 Nothing on disk is trusted: every body has a checksum, written with it and checked before
-it is served (bodies read into memory on every read; larger ones the first time this
-process serves them, and by the scrubber); a missing or damaged body is a miss, never an
-error or a wait.
+it is served (bodies read into memory on every read; larger ones once per entry, as they
+are written or by the first process to read back one nobody has, and by the scrubber); a
+missing or damaged body is a miss, never an error or a wait.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import os
 import sqlite3
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -131,6 +131,8 @@ class Cache:
         self._flights: dict[str, Flight] = {}
         self._verified: OrderedDict[tuple[str, float], None] = OrderedDict()
         self._verifying: dict[tuple[str, float], asyncio.Future[str]] = {}
+        self.hashes = 0  # large bodies read back whole to check them (for the tests)
+        self._later: set[asyncio.Future[Any]] = set()  # left behind by requests
         self._loop: asyncio.AbstractEventLoop | None = None
         # Hits read here (see `reading`); each thread keeps its own index connection.
         self._readers = ThreadPoolExecutor(READERS, thread_name_prefix=f"cache-{self.name}")
@@ -152,6 +154,8 @@ class Cache:
         self._tasks.append(task)
 
     async def close(self) -> None:
+        for later in self._later:
+            later.cancel()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -211,11 +215,13 @@ class Cache:
     # -- lookups --------------------------------------------------------------------------
 
     async def lookup(
-        self, key: str, *, stale: bool = False, found_status: str = "HIT"
+        self, key: str, *, stale: bool = False, found_status: str = "HIT", ranged: bool = False
     ) -> Entry | None:
         """A complete, verified entry, or None. With `stale`, idle-expired entries count too.
 
-        `found_status` labels a fresh entry (MISS for one that a fill just made).
+        `found_status` labels a fresh entry (MISS for one that a fill just made). `ranged`:
+        the caller sends a part of the body, and does not wait for a large body's first check
+        (see `_open`).
         """
         now = self.clock()
         hot = self._memory_hit(key, now, found_status)
@@ -252,7 +258,7 @@ class Cache:
             return Entry(key, kept.meta, status, body=kept.body)
         if kept is not None:
             self.memory.discard(key)
-        entry = await self._open(loaded, status)
+        entry = await self._open(loaded, status, ranged)
         if entry is None:
             return None
         if not expired and status == found_status:
@@ -363,8 +369,15 @@ class Cache:
         if now - accessed > self.touch_interval and self._loop is not None:
             self._loop.run_in_executor(None, self.index.touch, key, now)
 
-    async def _open(self, loaded: Loaded, status: str) -> Entry | None:
-        """The loaded body, checked; None (and the row dropped) when it is missing or damaged."""
+    async def _open(self, loaded: Loaded, status: str, ranged: bool = False) -> Entry | None:
+        """The loaded body, checked; None (and the row dropped) when it is missing or damaged.
+
+        A large body is read back whole once per entry, not per process: its writer hashed
+        the bytes as it wrote them, and the first process to read back one that nobody has
+        (an entry from before the index recorded checks) records the outcome in the index.
+        A ranged request does not wait for that: it is served while the check runs, which
+        drops the entry if it fails.
+        """
         row = loaded.row
         if loaded.problem is not None:
             await self._drop(row, loaded.problem)
@@ -377,26 +390,39 @@ class Cache:
             return Entry(row.key, meta, status, body=loaded.body)
         fobj, path = loaded.file, loaded.path
         assert fobj is not None and path is not None
-        if (row.key, row.stored) not in self._verified and not await self._verify(row, fobj):
-            fobj.close()
-            return None
+        if row.verified is None and (row.key, row.stored) not in self._verified:
+            if ranged:
+                self._background(self._verify(row, self._hash(row, fobj)))
+            elif not await self._verify(row, self._hash(row, fobj)):
+                fobj.close()
+                return None
         return Entry(row.key, meta, status, file=fobj, path=path, pin_dir=self.staging_dir)
 
-    async def _verify(self, row: Row, fobj: BinaryIO) -> bool:
-        """Check a large body once, however many requests ask for it at the same moment."""
+    def _hash(self, row: Row, fobj: BinaryIO) -> asyncio.Future[str]:
+        """The XXH3 of a large body, in a thread; one, however many requests ask at once."""
         key = (row.key, row.stored)
         pending = self._verifying.get(key)
         if pending is None:
+            self.hashes += 1
             pending = asyncio.ensure_future(
                 asyncio.to_thread(checksum.of_file, os.dup(fobj.fileno()), row.size, True)
             )
             self._verifying[key] = pending
             pending.add_done_callback(lambda _: self._verifying.pop(key, None))
-        actual = await asyncio.shield(pending)
-        if not await self._matches(row, actual):
+        return pending
+
+    async def _verify(self, row: Row, pending: asyncio.Future[str]) -> bool:
+        if not await self._matches(row, await asyncio.shield(pending)):
             return False
-        self._remember_verified(row)
+        if (row.key, row.stored) not in self._verified:
+            self._remember_verified(row)
+            self._write_later(self.index.set_verified, row.key, row.stored, time.time())
         return True
+
+    def _background(self, work: Coroutine[Any, Any, object]) -> None:
+        task: asyncio.Task[object] = asyncio.ensure_future(work)
+        self._later.add(task)
+        task.add_done_callback(self._later.discard)
 
     async def _matches(self, row: Row, actual: str) -> bool:
         if row.checksum is None:  # made before checksums existed: trust it once, then know
@@ -409,11 +435,18 @@ class Cache:
         return False
 
     def _write_later(self, call: Callable[P, None], *args: P.args, **kwargs: P.kwargs) -> None:
-        """A best-effort index write, off the loop; nobody waits for it."""
-        if self._loop is not None:
-            self._loop.run_in_executor(None, functools.partial(call, *args, **kwargs))
-        else:
+        """A best-effort index write, off the loop; no request waits for it."""
+        if self._loop is None:
             call(*args, **kwargs)
+            return
+        future = self._loop.run_in_executor(None, functools.partial(call, *args, **kwargs))
+        self._later.add(future)
+        future.add_done_callback(self._later.discard)
+
+    async def settled(self) -> None:
+        """Until the checks and index writes that requests left behind have ended."""
+        while self._later:
+            await asyncio.gather(*self._later, return_exceptions=True)
 
     def _remember_verified(self, row: Row) -> None:
         self._verified[(row.key, row.stored)] = None
@@ -694,7 +727,7 @@ class Cache:
             relative = self.bodies.relative_name(key)
             removed = self.guarded(
                 self.index.put, key, source, relative, None, size, digest, meta.to_json(),
-                self.unlink_body, ready=False,
+                self.unlink_body, ready=False, verified=True,
             )  # fmt: skip
             target = self.bodies.move_in(staged, relative)
             if not self.guarded(self.index.make_ready, key):
@@ -703,9 +736,6 @@ class Cache:
         except BaseException:
             os.close(fd)
             raise
-        row = self.index.get(key)
-        if self._loop is not None and row is not None:
-            self._loop.call_soon_threadsafe(self._remember_verified, row)
         return Committed(meta, fd=fd, path=target)
 
     # -- removal --------------------------------------------------------------------------
