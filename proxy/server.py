@@ -43,9 +43,11 @@ def serve(
 ) -> int:
     setup_logging(settings.log_level)
     if worker or workers <= 1:
-        from proxy.web.fair_loop import new_loop
+        from proxy.web.fair_loop import loop_factory
 
-        with asyncio.Runner(loop_factory=new_loop) as runner:
+        factory, name = loop_factory(settings.event_loop)
+        log.info("pid %d runs on the %s event loop", os.getpid(), name)
+        with asyncio.Runner(loop_factory=factory) as runner:
             runner.run(run_worker(settings, host, port, reuse_port=worker))
         return 0
     return Supervisor(settings, host, port, workers, env_file).run()
