@@ -43,11 +43,9 @@ def serve(
 ) -> int:
     setup_logging(settings.log_level)
     if worker or workers <= 1:
-        from proxy.web.fair_loop import loop_factory
+        from proxy.web.fair_loop import new_loop
 
-        factory, name = loop_factory(settings.event_loop)
-        log.info("pid %d runs on the %s event loop", os.getpid(), name)
-        with asyncio.Runner(loop_factory=factory) as runner:
+        with asyncio.Runner(loop_factory=new_loop) as runner:
             runner.run(run_worker(settings, host, port, reuse_port=worker))
         return 0
     return Supervisor(settings, host, port, workers, env_file).run()

@@ -178,14 +178,6 @@ SETTINGS: tuple[Setting, ...] = (
         "open connections per server process; past it the longest idle one is closed (or the "
         "new one refused)",
     ),
-    Setting(
-        "EVENT_LOOP",
-        "asyncio",
-        k.choice("asyncio", "uvloop", "auto"),
-        "each server process's event loop: `asyncio` (with turns of at most 8 ready sockets), "
-        "`uvloop` (libuv's; fewer microseconds per request, no cap on a turn), or `auto` "
-        "(uvloop when it is installed, else asyncio)",
-    ),
     Setting("LOG_LEVEL", "info", k.choice("debug", "info", "warning", "error"), "log verbosity"),
     Setting("ACCESS_LOG", "on", k.FLAG, "one JSON line per request"),
     Setting(

@@ -121,7 +121,6 @@ def parse_settings(env: Mapping[str, str], env_file: Path | None = None) -> Sett
         revalidate=r("CACHE_STORAGE_REVALIDATE", 0.0),
         revalidate_wait=r("CACHE_STORAGE_REVALIDATE_WAIT", False),
         admin_token=r("ADMIN_TOKEN", ""),
-        event_loop=r("EVENT_LOOP", "asyncio"),
         raw=dict(env),
     )
     if r.problems:

@@ -110,5 +110,4 @@ class Settings:
     revalidate: float = 0.0  # CACHE_STORAGE_REVALIDATE; 0: off
     revalidate_wait: bool = False
     admin_token: str = ""  # empty: no admin API
-    event_loop: str = "asyncio"  # EVENT_LOOP: "asyncio", "uvloop" or "auto"
     raw: Mapping[str, str] = field(repr=False, default_factory=dict)

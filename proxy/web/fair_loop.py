@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import select
 import selectors
-from collections.abc import Callable
 from typing import Any
 
 TURN_EVENTS = 8
@@ -49,23 +48,3 @@ class FairSelector(selectors.EpollSelector):
 
 def new_loop() -> asyncio.AbstractEventLoop:
     return asyncio.SelectorEventLoop(FairSelector())
-
-
-def loop_factory(choice: str) -> tuple[Callable[[], asyncio.AbstractEventLoop], str]:
-    """The factory of the loop EVENT_LOOP names, and the name of the loop it makes.
-
-    uvloop runs libuv's own epoll loop: FairSelector cannot cap its turns (libuv takes up to
-    1024 ready sockets a turn), so choosing it trades that cap for fewer microseconds a
-    request. `auto` falls back to asyncio's loop when uvloop is not installed.
-    """
-    if choice in ("uvloop", "auto"):
-        try:
-            import uvloop
-        except ImportError as exc:
-            if choice == "uvloop":
-                raise SystemExit(
-                    f"EVENT_LOOP=uvloop, but uvloop cannot be imported: {exc}"
-                ) from exc
-        else:
-            return uvloop.new_event_loop, "uvloop"
-    return new_loop, "asyncio"

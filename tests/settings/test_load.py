@@ -120,7 +120,6 @@ USED: dict[str, tuple[str, Callable[[Settings], Any], Any]] = {
     "HTTP_IDLE_TIMEOUT": ("4s", lambda s: s.idle_timeout, 4.0),
     "HTTP_MAX_CONNECTIONS": ("100", lambda s: s.max_connections, 100),
     "LOG_LEVEL": ("DEBUG", lambda s: s.log_level, "debug"),
-    "EVENT_LOOP": ("uvloop", lambda s: s.event_loop, "uvloop"),
     "ACCESS_LOG": ("off", lambda s: s.access_log, False),
     "NODE_NAME": ("edge-7", lambda s: s.node_name, "edge-7"),
     "PREVIEWS_CONCURRENCY": ("3", lambda s: s.previews.concurrency, 3),

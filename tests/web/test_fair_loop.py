@@ -52,29 +52,3 @@ def test_the_loop_answers_as_any_loop_does():
         assert loop.run_until_complete(echo_once()) == b"hello"
     finally:
         loop.close()
-
-
-def test_event_loop_names_the_loop_each_process_runs(monkeypatch):
-    import sys
-
-    import uvloop
-
-    from proxy.web.fair_loop import loop_factory
-
-    factory, name = loop_factory("asyncio")
-    assert (factory, name) == (new_loop, "asyncio")
-    for choice in ("uvloop", "auto"):
-        factory, name = loop_factory(choice)
-        loop = factory()
-        try:
-            assert name == "uvloop" and isinstance(loop, uvloop.Loop)
-        finally:
-            loop.close()
-    monkeypatch.setitem(sys.modules, "uvloop", None)  # as if it were not installed
-    assert loop_factory("auto") == (new_loop, "asyncio")
-    try:
-        loop_factory("uvloop")
-    except SystemExit as exc:
-        assert "EVENT_LOOP=uvloop" in str(exc)
-    else:
-        raise AssertionError("EVENT_LOOP=uvloop without uvloop started")
