@@ -150,7 +150,11 @@ class Originals:
             return entry
         known = self._known_meta(ck)
         try:
-            if known is None or self._fill_serves(start, known.size) or self.cache.filling(ck):
+            if (
+                known is None
+                or self._fill_serves(start, known.size)
+                or await self.cache.filling(ck)
+            ):
                 result = await self.cache.fill(ck, ck, self._maker(bucket, key))
                 served = await self._from_fill(bucket, key, result, start)
                 if served is not None:

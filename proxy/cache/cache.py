@@ -470,9 +470,9 @@ class Cache:
     def record(self, *, hit: bool) -> None:
         (self._hits if hit else self._misses).inc()
 
-    def filling(self, key: str) -> bool:
+    async def filling(self, key: str) -> bool:
         """Whether a fill of `key` is in flight, in this process or another."""
-        return key in self._flights or self.guarded(self.index.fill_of, key) is not None
+        return key in self._flights or await self.reading(self.index.fill_of, key) is not None
 
     async def get(self, key: str, source: str, make: Maker) -> Result:
         """The entry for `key`, making it (once, however many ask) when missing."""
