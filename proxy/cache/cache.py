@@ -24,7 +24,6 @@ import sqlite3
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Coroutine
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, ParamSpec, TypeVar
@@ -53,6 +52,7 @@ from proxy.cache.index import (
     is_damage,
 )
 from proxy.cache.memory import MemoryTier, Remembered
+from proxy.cache.readers import Readers
 from proxy.cache.results import Fill, Maker, Passthrough
 from proxy.cache.shared import RemoteGrowth, wait_for_meta
 from proxy.cache.tail import EndedEarly, Tail
@@ -135,7 +135,7 @@ class Cache:
         self._later: set[asyncio.Future[Any]] = set()  # left behind by requests
         self._loop: asyncio.AbstractEventLoop | None = None
         # Hits read here (see `reading`); each thread keeps its own index connection.
-        self._readers = ThreadPoolExecutor(READERS, thread_name_prefix=f"cache-{self.name}")
+        self._readers = Readers(READERS, f"cache-{self.name}")
         self._tasks: list[asyncio.Task[None]] = []
         self._hits = metrics.LaterCount(metrics.CACHE_REQUESTS.labels(self.name, "hit"))
         self._misses = metrics.LaterCount(metrics.CACHE_REQUESTS.labels(self.name, "miss"))
@@ -170,7 +170,7 @@ class Cache:
                 with contextlib.suppress(BaseException):
                     await flight.task
         self.index.close()
-        self._readers.shutdown(wait=False)
+        self._readers.shutdown()
 
     def _clear_leftovers(self) -> None:
         """Whatever dead processes left: their fills, their staging files, pending rows."""
@@ -277,11 +277,8 @@ class Cache:
         write transaction (WAL readers do not), and they never queue behind the writes
         (touches, drops) on the default executor, which may.
         """
-        loop = asyncio.get_running_loop()
         try:
-            return await loop.run_in_executor(
-                self._readers, functools.partial(call, *args, **kwargs)
-            )
+            return await self._readers.run(functools.partial(call, *args, **kwargs))
         except sqlite3.Error as exc:
             raise await self._index_failure_off_loop(exc) from exc
 
