@@ -1,7 +1,7 @@
 """Runs the benchmark scenarios and writes benchmarks/results/ (results.md, results.json, *.png).
 
 Usage (from the repository root, after benchmarks/run.sh installed the tools):
-    .venv/bin/python -m benchmarks [--quick] [--only cache_hits,cold,remote,streaming,memory,cluster,info]
+    .venv/bin/python -m benchmarks [--quick] [--only cache_hits,working_set,cold,remote,streaming,memory,cluster,info]
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from benchmarks.harness import (
 
 SCENARIOS = {
     "cache_hits": "benchmarks.scenarios.cache_hits",
+    "working_set": "benchmarks.scenarios.working_set",
     "cold": "benchmarks.scenarios.cold_previews",
     "remote": "benchmarks.scenarios.remote",
     "streaming": "benchmarks.scenarios.streaming",

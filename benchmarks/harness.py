@@ -366,9 +366,10 @@ def wrk(
     threads: int = 1,
     server: Server | None = None,
     cpus: set[int] | None = None,
+    script: Path | None = None,
 ) -> WrkResult:
-    """wrk against `url` (on `cpus` only, when given); with `server`, also the CPU its
-    process tree spent per request."""
+    """wrk against `url` (on `cpus` only, when given; with a Lua `script`, which may choose
+    each request's path); with `server`, also the CPU its process tree spent per request."""
     threads = max(1, min(threads, connections))
     pin = ["taskset", "-c", ",".join(map(str, sorted(cpus)))] if cpus else []
     argv = [
@@ -380,6 +381,7 @@ def wrk(
         "--timeout",
         "10s",
         "--latency",
+        *(["-s", str(script)] if script else []),
         url,
     ]
     before = tree_cpu_seconds(server) if server is not None else 0.0

@@ -21,7 +21,7 @@ def section(results: str) -> str:
     out = [f"_{run_line}_", ""]
     for part in re.split(r"\n(?=## )", results):
         title = part.splitlines()[0]
-        if not re.match(r"## \d+\.", title):
+        if not re.match(r"## \d+[a-z]?\.", title):
             continue
         lines = part.splitlines()
         out += [f"#### {title[3:]}", ""]

@@ -2,7 +2,7 @@
 # Benchmarks the proxy side by side with nginx, thumbor and raw libvips; writes
 # benchmarks/results/ (results.md, results.json, *.png).
 #
-# Usage: ./benchmarks/run.sh [--quick] [--only cache_hits,cold,remote,streaming,memory,cluster,info] [--workers N]
+# Usage: ./benchmarks/run.sh [--quick] [--only cache_hits,working_set,cold,remote,streaming,memory,cluster,info] [--workers N]
 #
 # Installs what it needs when missing: wrk, nginx, curl and haproxy (Debian packages), the
 # project venv with its test extra (moto[s3], flask, flask-cors) and matplotlib, and thumbor in

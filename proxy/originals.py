@@ -144,13 +144,17 @@ class Originals:
         read of its own (while a cacheable object is still fetched whole, once, behind it).
         """
         ck = cache_key(bucket, key)
-        entry = await self.cache.lookup(ck)
+        entry = await self.cache.lookup(ck, ranged=True)
         self.cache.record(hit=entry is not None)
         if entry is not None:
             return entry
         known = self._known_meta(ck)
         try:
-            if known is None or self._fill_serves(start, known.size) or self.cache.filling(ck):
+            if (
+                known is None
+                or self._fill_serves(start, known.size)
+                or await self.cache.filling(ck)
+            ):
                 result = await self.cache.fill(ck, ck, self._maker(bucket, key))
                 served = await self._from_fill(bucket, key, result, start)
                 if served is not None:

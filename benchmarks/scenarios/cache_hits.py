@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import time
+from pathlib import Path
 
 from benchmarks import images, report
 from benchmarks.harness import (
@@ -462,8 +463,10 @@ def _ports() -> tuple[int, int]:
     return a, b
 
 
-def _measure(name: str, url: str, c: int, duration: float, server: Server):  # -> WrkResult
-    r = wrk(url, c, duration, threads=1 if c == 1 else 2, server=server)
+def _measure(
+    name: str, url: str, c: int, duration: float, server: Server, script: Path | None = None
+):  # -> WrkResult
+    r = wrk(url, c, duration, threads=1 if c == 1 else 2, server=server, script=script)
     log(
         f"  {name:34s} c={c:<4d} {r.rps:10.0f} req/s  p50 {r.p50_ms:.2f} ms  "
         f"p99 {r.p99_ms:.2f} ms  cpu {r.cpu_us:.1f} us/req"

@@ -8,21 +8,23 @@ store; it becomes an entry only when complete, so no entry ever serves truncated
 Bodies over `max_object_size` stream through uncached.
 
 Nothing on disk is trusted: every body has a checksum, written with it and checked before
-it is served (bodies read into memory on every read; larger ones the first time this
-process serves them, and by the scrubber); a missing or damaged body is a miss, never an
-error or a wait.
+it is served (bodies read into memory on every read; larger ones once per entry, as they
+are written or by the first process to read back one nobody has, and by the scrubber); a
+missing or damaged body is a miss, never an error or a wait.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import sqlite3
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, ParamSpec, TypeVar
 
@@ -50,6 +52,7 @@ from proxy.cache.index import (
     is_damage,
 )
 from proxy.cache.memory import MemoryTier, Remembered
+from proxy.cache.readers import Readers
 from proxy.cache.results import Fill, Maker, Passthrough
 from proxy.cache.shared import RemoteGrowth, wait_for_meta
 from proxy.cache.tail import EndedEarly, Tail
@@ -71,7 +74,27 @@ MAX_TAKEOVERS = 3
 # The least time the write lock stays free between two batches of a bulk removal.
 BATCH_PAUSE = 0.002
 
+# Threads per cache that read hits: the disk's queue depth, not the request count.
+READERS = 2
+
 Result = Entry | Tail | Passthrough
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """What a reader thread found of an entry: its row, and its body or why it has none."""
+
+    row: Row
+    kept: bool = False  # the memory tier's body is still this row's: nothing was read
+    body: bytes | None = None  # a small body, read whole
+    actual: str | None = None  # its checksum, as read
+    file: BinaryIO | None = None  # a large body, open
+    path: Path | None = None
+    problem: str | None = None  # why the body cannot be served
+
+    def close(self) -> None:
+        if self.file is not None:
+            self.file.close()
 
 
 class Cache:
@@ -108,7 +131,11 @@ class Cache:
         self._flights: dict[str, Flight] = {}
         self._verified: OrderedDict[tuple[str, float], None] = OrderedDict()
         self._verifying: dict[tuple[str, float], asyncio.Future[str]] = {}
+        self.hashes = 0  # large bodies read back whole to check them (for the tests)
+        self._later: set[asyncio.Future[Any]] = set()  # left behind by requests
         self._loop: asyncio.AbstractEventLoop | None = None
+        # Hits read here (see `reading`); each thread keeps its own index connection.
+        self._readers = Readers(READERS, f"cache-{self.name}")
         self._tasks: list[asyncio.Task[None]] = []
         self._hits = metrics.LaterCount(metrics.CACHE_REQUESTS.labels(self.name, "hit"))
         self._misses = metrics.LaterCount(metrics.CACHE_REQUESTS.labels(self.name, "miss"))
@@ -127,6 +154,8 @@ class Cache:
         self._tasks.append(task)
 
     async def close(self) -> None:
+        for later in self._later:
+            later.cancel()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -141,6 +170,7 @@ class Cache:
                 with contextlib.suppress(BaseException):
                     await flight.task
         self.index.close()
+        self._readers.shutdown()
 
     def _clear_leftovers(self) -> None:
         """Whatever dead processes left: their fills, their staging files, pending rows."""
@@ -163,13 +193,20 @@ class Cache:
         try:
             return await asyncio.to_thread(call, *args, **kwargs)
         except sqlite3.Error as exc:
-            raise self._index_failure(exc) from exc
+            raise await self._index_failure_off_loop(exc) from exc
 
-    def _index_failure(self, exc: sqlite3.Error) -> CacheUnavailable:
+    async def _index_failure_off_loop(self, exc: sqlite3.Error) -> CacheUnavailable:
+        """As `_index_failure`, with the recovery (a file lock, a new index) in a thread."""
+        if is_damage(exc):
+            await asyncio.to_thread(self.index.recover, exc)
+        return self._index_failure(exc, recovered=True)
+
+    def _index_failure(self, exc: sqlite3.Error, recovered: bool = False) -> CacheUnavailable:
         kind = "damaged" if is_damage(exc) else "unavailable"
         metrics.CACHE_ERRORS.labels(self.name, kind).inc()
         if kind == "damaged":
-            self.index.recover(exc)
+            if not recovered:
+                self.index.recover(exc)
             self.memory.clear()
             return CacheUnavailable(detail=f"cache {self.name}: index was damaged, rebuilt: {exc}")
         log.error("cache %s: index unavailable: %s", self.name, exc)
@@ -178,31 +215,50 @@ class Cache:
     # -- lookups --------------------------------------------------------------------------
 
     async def lookup(
-        self, key: str, *, stale: bool = False, found_status: str = "HIT"
+        self, key: str, *, stale: bool = False, found_status: str = "HIT", ranged: bool = False
     ) -> Entry | None:
         """A complete, verified entry, or None. With `stale`, idle-expired entries count too.
 
-        `found_status` labels a fresh entry (MISS for one that a fill just made).
+        `found_status` labels a fresh entry (MISS for one that a fill just made). `ranged`:
+        the caller sends a part of the body, and does not wait for a large body's first check
+        (see `_open`).
         """
         now = self.clock()
         hot = self._memory_hit(key, now, found_status)
         if hot is not None:
             return hot
-        row = self.guarded(self.index.get, key)
-        if row is None:
+        kept = self.memory.get(key)  # due for its recheck, or its version must be judged
+        # The query, the open, the fstat and the read, in one trip off the event loop.
+        loaded = await self.reading(
+            self._load, key, None if kept is None else kept.stored, now - self.expires, stale
+        )
+        if loaded is None:
             self.memory.discard(key)
             return None
+        row = loaded.row
         expired = row.accessed < now - self.expires
         if expired and not stale:
+            loaded.close()
             return None
         status = "STALE" if expired else found_status
         version = self.version_of(row.meta)
         if self.versions is not None and found_status != "MISS":  # a fill's own is current
             follows = await self._follow_store(row, version, expired)
             if follows is None:
+                loaded.close()
                 return None
             status = follows or status
-        entry = await self._open(row, status)
+        if kept is not None and loaded.kept:
+            # The body in memory is still the index's: confirmed without reading it again.
+            kept.checked = now
+            kept.touched = max(kept.touched, row.accessed)
+            if now - kept.touched > self.touch_interval:
+                kept.touched = now
+                self._touch_later(key, 0.0, now)
+            return Entry(key, kept.meta, status, body=kept.body)
+        if kept is not None:
+            self.memory.discard(key)
+        entry = await self._open(loaded, status, ranged)
         if entry is None:
             return None
         if not expired and status == found_status:
@@ -213,6 +269,49 @@ class Cache:
                 self.memory.put(key, remembered)
             self._touch_later(key, row.accessed, now)
         return entry
+
+    async def reading(self, call: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run a read of a hit (index queries, body files) on this cache's reader threads.
+
+        They never take the index's write lock, so they never wait for another process's
+        write transaction (WAL readers do not), and they never queue behind the writes
+        (touches, drops) on the default executor, which may.
+        """
+        try:
+            return await self._readers.run(functools.partial(call, *args, **kwargs))
+        except sqlite3.Error as exc:
+            raise await self._index_failure_off_loop(exc) from exc
+
+    def _load(self, key: str, kept: float | None, before: float, stale: bool) -> Loaded | None:
+        """Runs on a reader thread: the row of `key` and what its body needs from the disk.
+
+        `kept` is the stored time of the body the memory tier holds: when the row still has
+        it (and is not idle-expired), nothing is read.
+        """
+        row = self.index.get(key)
+        if row is None:
+            return None
+        expired = row.accessed < before
+        if kept == row.stored and not expired:
+            return Loaded(row, kept=True)
+        if expired and not stale:
+            return Loaded(row)
+        if row.body is not None:
+            return Loaded(row, body=row.body, actual=checksum.of_bytes(row.body))
+        assert row.file is not None
+        path = self.bodies.path(row.file)
+        try:
+            fobj = open(path, "rb", buffering=0)  # noqa: SIM115 - the entry owns it until closed
+        except FileNotFoundError:
+            return Loaded(row, problem="its body file is missing")
+        if os.fstat(fobj.fileno()).st_size != row.size:
+            fobj.close()
+            return Loaded(row, problem="its body file has the wrong size")
+        if row.size <= MEMORY_MAX_ENTRY:
+            with fobj:
+                body = os.pread(fobj.fileno(), row.size, 0)
+            return Loaded(row, body=body, actual=checksum.of_bytes(body))
+        return Loaded(row, file=fobj, path=path)
 
     async def _follow_store(self, row: Row, version: str | None, expired: bool) -> str | None:
         """Judge an entry against its original's version in the store: None when it is
@@ -251,12 +350,8 @@ class Cache:
                 return None
         if now - hot.checked >= self.memory.recheck:
             # Still what the index holds? (Another process may have purged or replaced it.)
-            row = self.guarded(self.index.get, key)
-            if row is None or row.stored != hot.stored or row.accessed < now - self.expires:
-                self.memory.discard(key)
-                return None
-            hot.checked = now
-            hot.touched = max(hot.touched, row.accessed)
+            # `lookup` asks the index, off the loop.
+            return None
         if now - hot.touched > self.touch_interval:
             hot.touched = now
             self._touch_later(key, 0.0, now)
@@ -271,83 +366,110 @@ class Cache:
         if now - accessed > self.touch_interval and self._loop is not None:
             self._loop.run_in_executor(None, self.index.touch, key, now)
 
-    async def _open(self, row: Row, status: str) -> Entry | None:
-        """The row's body, checked; None (and the row dropped) when it is missing or damaged."""
+    async def _open(self, loaded: Loaded, status: str, ranged: bool = False) -> Entry | None:
+        """The loaded body, checked; None (and the row dropped) when it is missing or damaged.
+
+        A large body is read back whole once per entry, not per process: its writer hashed
+        the bytes as it wrote them, and the first process to read back one that nobody has
+        (an entry from before the index recorded checks) records the outcome in the index.
+        A ranged request does not wait for that: it is served while the check runs, which
+        drops the entry if it fails.
+        """
+        row = loaded.row
+        if loaded.problem is not None:
+            await self._drop(row, loaded.problem)
+            return None
         meta = Meta.from_json(row.meta)
-        if row.body is not None:
-            if not self._intact(row, row.body):
+        if loaded.body is not None:
+            assert loaded.actual is not None
+            if not await self._matches(row, loaded.actual):
                 return None
-            return Entry(row.key, meta, status, body=row.body)
-        assert row.file is not None
-        path = self.bodies.path(row.file)
-        try:
-            fobj = open(path, "rb", buffering=0)  # noqa: SIM115 - the entry owns it until closed
-        except FileNotFoundError:
-            self._drop(row, "its body file is missing")
-            return None
-        if os.fstat(fobj.fileno()).st_size != row.size:
-            fobj.close()
-            self._drop(row, "its body file has the wrong size")
-            return None
-        if row.size <= MEMORY_MAX_ENTRY:
-            with fobj:
-                body = os.pread(fobj.fileno(), row.size, 0)
-            if not self._intact(row, body):
+            return Entry(row.key, meta, status, body=loaded.body)
+        fobj, path = loaded.file, loaded.path
+        assert fobj is not None and path is not None
+        if row.verified is None and (row.key, row.stored) not in self._verified:
+            if ranged:
+                self._background(self._verify(row, self._hash(row, fobj)))
+            elif not await self._verify(row, self._hash(row, fobj)):
+                fobj.close()
                 return None
-            return Entry(row.key, meta, status, body=body)
-        if (row.key, row.stored) not in self._verified and not await self._verify(row, fobj):
-            fobj.close()
-            return None
         return Entry(row.key, meta, status, file=fobj, path=path, pin_dir=self.staging_dir)
 
-    async def _verify(self, row: Row, fobj: BinaryIO) -> bool:
-        """Check a large body once, however many requests ask for it at the same moment."""
+    def _hash(self, row: Row, fobj: BinaryIO) -> asyncio.Future[str]:
+        """The XXH3 of a large body, in a thread; one, however many requests ask at once."""
         key = (row.key, row.stored)
         pending = self._verifying.get(key)
         if pending is None:
+            self.hashes += 1
             pending = asyncio.ensure_future(
                 asyncio.to_thread(checksum.of_file, os.dup(fobj.fileno()), row.size, True)
             )
             self._verifying[key] = pending
             pending.add_done_callback(lambda _: self._verifying.pop(key, None))
-        actual = await asyncio.shield(pending)
-        if not self._matches(row, actual):
+        return pending
+
+    async def _verify(self, row: Row, pending: asyncio.Future[str]) -> bool:
+        if not await self._matches(row, await asyncio.shield(pending)):
             return False
-        self._remember_verified(row)
+        if (row.key, row.stored) not in self._verified:
+            self._remember_verified(row)
+            self._write_later(self.index.set_verified, row.key, row.stored, time.time())
         return True
 
-    def _intact(self, row: Row, body: bytes) -> bool:
-        return self._matches(row, checksum.of_bytes(body))
+    def _background(self, work: Coroutine[Any, Any, object]) -> None:
+        task: asyncio.Task[object] = asyncio.ensure_future(work)
+        self._later.add(task)
+        task.add_done_callback(self._later.discard)
 
-    def _matches(self, row: Row, actual: str) -> bool:
+    async def _matches(self, row: Row, actual: str) -> bool:
         if row.checksum is None:  # made before checksums existed: trust it once, then know
-            self.index.set_checksum(row.key, row.stored, actual)
+            self._write_later(self.index.set_checksum, row.key, row.stored, actual)
             return True
         if actual == row.checksum:
             return True
         self._corrupt.inc()
-        self._drop(row, "its body does not match its checksum")
+        await self._drop(row, "its body does not match its checksum")
         return False
+
+    def _write_later(self, call: Callable[P, None], *args: P.args, **kwargs: P.kwargs) -> None:
+        """A best-effort index write, off the loop; no request waits for it."""
+        if self._loop is None:
+            call(*args, **kwargs)
+            return
+        future = self._loop.run_in_executor(None, functools.partial(call, *args, **kwargs))
+        self._later.add(future)
+        future.add_done_callback(self._later.discard)
+
+    async def settled(self) -> None:
+        """Until the checks and index writes that requests left behind have ended."""
+        while self._later:
+            await asyncio.gather(*self._later, return_exceptions=True)
 
     def _remember_verified(self, row: Row) -> None:
         self._verified[(row.key, row.stored)] = None
         if len(self._verified) > VERIFIED_MEMORY:
             self._verified.popitem(last=False)
 
-    def _drop(self, row: Row, why: str) -> None:
-        """A broken entry is a miss: forget it (only if it is still the one we read)."""
+    async def _drop(self, row: Row, why: str) -> None:
+        """A broken entry is a miss: forget it (only if it is still the one we read).
+
+        Its write transaction runs off the loop: while it waits for the write lock, other
+        requests are served.
+        """
         log.warning("cache %s: dropping %s: %s", self.name, row.key, why)
         self.memory.discard(row.key)
         with contextlib.suppress(CacheUnavailable):
-            removed = self.guarded(self.index.remove_entry, row.key, row.stored, self.unlink_body)
+            removed = await self.guarded_in_thread(
+                self.index.remove_entry, row.key, row.stored, self.unlink_body
+            )
             self.after_removal(removed, "corrupt")
 
     def record(self, *, hit: bool) -> None:
         (self._hits if hit else self._misses).inc()
 
-    def filling(self, key: str) -> bool:
+    async def filling(self, key: str) -> bool:
         """Whether a fill of `key` is in flight, in this process or another."""
-        return key in self._flights or self.guarded(self.index.fill_of, key) is not None
+        return key in self._flights or await self.reading(self.index.fill_of, key) is not None
 
     async def get(self, key: str, source: str, make: Maker) -> Result:
         """The entry for `key`, making it (once, however many ask) when missing."""
@@ -485,7 +607,7 @@ class Cache:
             if failure is not None:
                 flight.move(Failed(failure))
                 return True
-            row = self.guarded(self.index.get, flight.key)
+            row = await self.reading(self.index.get, flight.key)
             path = self.bodies.path(row.file) if row is not None and row.file else None
             flight.move(Committed(meta, fd=os.dup(fd), path=path))
             return True
@@ -602,7 +724,7 @@ class Cache:
             relative = self.bodies.relative_name(key)
             removed = self.guarded(
                 self.index.put, key, source, relative, None, size, digest, meta.to_json(),
-                self.unlink_body, ready=False,
+                self.unlink_body, ready=False, verified=True,
             )  # fmt: skip
             target = self.bodies.move_in(staged, relative)
             if not self.guarded(self.index.make_ready, key):
@@ -611,15 +733,7 @@ class Cache:
         except BaseException:
             os.close(fd)
             raise
-        if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._just_written, key)
         return Committed(meta, fd=fd, path=target)
-
-    def _just_written(self, key: str) -> None:
-        """A body this process wrote and hashed needs no check before its first serve."""
-        row = self.index.get(key)
-        if row is not None:
-            self._remember_verified(row)
 
     # -- removal --------------------------------------------------------------------------
 

@@ -37,7 +37,7 @@ from typing import Any
 
 log = logging.getLogger("proxy.cache")
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS entries (
     key TEXT PRIMARY KEY,
@@ -49,7 +49,8 @@ CREATE TABLE IF NOT EXISTS entries (
     stored REAL NOT NULL,
     accessed REAL NOT NULL,
     checksum TEXT,
-    ready INTEGER NOT NULL DEFAULT 1
+    ready INTEGER NOT NULL DEFAULT 1,
+    verified REAL
 );
 CREATE INDEX IF NOT EXISTS entries_accessed ON entries(accessed);
 CREATE INDEX IF NOT EXISTS entries_source ON entries(source);
@@ -77,6 +78,8 @@ MIGRATE_1 = (
     "ALTER TABLE entries ADD COLUMN ready INTEGER NOT NULL DEFAULT 1",
     "ALTER TABLE totals ADD COLUMN inline_bytes INTEGER NOT NULL DEFAULT 0",
 )
+# Version 2 had no record of which body files were read back and found intact.
+MIGRATE_2 = ("ALTER TABLE entries ADD COLUMN verified REAL",)
 
 # Bodies below this size live in the index itself: one read instead of open + read.
 INLINE_LIMIT = 16 * 1024
@@ -106,6 +109,9 @@ class Row:
     stored: float
     accessed: float
     checksum: str | None
+    # When the body (file) was last read back whole and found to match `checksum`, by any
+    # process; None: never since it was stored.
+    verified: float | None = None
 
 
 @dataclass(frozen=True)
@@ -136,13 +142,15 @@ class Totals:
 
 
 Unlink = Callable[[Removed], None]
-_ROW = "key, source, file, body, size, meta, stored, accessed, checksum"
+_ROW = "key, source, file, body, size, meta, stored, accessed, checksum, verified"
 
 
 def _row(found: tuple[Any, ...]) -> Row:
-    key, source, file, body, size, meta, stored, accessed, checksum = found
+    key, source, file, body, size, meta, stored, accessed, checksum, verified = found
     body = None if body is None else bytes(body)
-    return Row(key, source, file, body, size, json.loads(meta), stored, accessed, checksum)
+    return Row(
+        key, source, file, body, size, json.loads(meta), stored, accessed, checksum, verified
+    )
 
 
 class Index:
@@ -199,8 +207,8 @@ class Index:
                 # Before the first table: lets the sweeper hand freed pages back to the disk.
                 db.execute("PRAGMA auto_vacuum = INCREMENTAL")
             db.execute("PRAGMA journal_mode=WAL")
-            if "entries" in tables and version < 2:
-                for statement in MIGRATE_1:
+            if "entries" in tables and version < SCHEMA_VERSION:
+                for statement in (*(MIGRATE_1 if version < 2 else ()), *MIGRATE_2):
                     with contextlib.suppress(sqlite3.OperationalError):  # already there
                         db.execute(statement)
             db.executescript(SCHEMA)
@@ -460,11 +468,13 @@ class Index:
         unlink: Unlink,
         *,
         ready: bool,
+        verified: bool = False,
     ) -> list[Removed]:
         """Insert or replace an entry (pending, or ready at once), then evict past the bound.
 
         A file body is put pending, then renamed into place, then made ready (`ready`):
-        the file is never in `data/` without a row.
+        the file is never in `data/` without a row. `verified`: `checksum` was computed
+        from the bytes as they were written, which counts as the body's check.
         """
         now = time.time()
         removed: list[Removed] = []
@@ -473,8 +483,22 @@ class Index:
             if old is not None:
                 removed += self._delete(db, [old], unlink)
             db.execute(
-                "INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (key, source, file, body, size, json.dumps(meta), now, now, checksum, int(ready)),
+                "INSERT INTO entries"
+                " (key, source, file, body, size, meta, stored, accessed, checksum, ready, verified)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    key,
+                    source,
+                    file,
+                    body,
+                    size,
+                    json.dumps(meta),
+                    now,
+                    now,
+                    checksum,
+                    int(ready),
+                    now if verified else None,
+                ),
             )
             self._count(db, file, size, +1)
             if ready:
@@ -505,6 +529,13 @@ class Index:
             self._db().execute(
                 "UPDATE entries SET checksum = ? WHERE key = ? AND stored = ? AND checksum IS NULL",
                 (checksum, key, stored),
+            )
+
+    def set_verified(self, key: str, stored: float, when: float) -> None:
+        """A body read back whole and found intact: no process needs to read it again."""
+        with contextlib.suppress(sqlite3.OperationalError):
+            self._db().execute(
+                "UPDATE entries SET verified = ? WHERE key = ? AND stored = ?", (when, key, stored)
             )
 
     def _evict(self, db: sqlite3.Connection, keep: str | None, unlink: Unlink) -> list[Removed]:

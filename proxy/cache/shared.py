@@ -5,7 +5,8 @@ carries the body's metadata once the filler has it. A follower tails that file (
 descriptor stays valid when the file is renamed into the cache) and learns of the commit,
 or of the filler's death, from the index. Processes share no event loop, so this is the one
 place that polls, backing off from 1 ms to 10 ms: a follower's first byte arrives within a
-few milliseconds of the filler's.
+few milliseconds of the filler's. The loop only keeps the timer; each look (an fstat, the
+index queries) runs in a thread, so a busy index delays the follower and nothing else.
 """
 
 from __future__ import annotations
@@ -59,12 +60,17 @@ class RemoteGrowth:
         before = self._bytes
         while not self._committed and self._failure is None:
             await self._backoff.wait()
-            self._bytes = min(os.fstat(self._fd).st_size, self._size)
-            self._check_end()
+            # The fstat and the index queries in a thread: a busy index stalls this follower,
+            # never the loop.
+            await asyncio.to_thread(self._look)
             if self._bytes != before:
                 self._backoff.reset()
                 return
         return
+
+    def _look(self) -> None:
+        self._bytes = min(os.fstat(self._fd).st_size, self._size)
+        self._check_end()
 
     def _check_end(self) -> None:
         if self._bytes >= self._size and self._index.get(self._fill.key) is not None:
@@ -86,7 +92,7 @@ async def wait_for_meta(index: Index, fill: FillRow) -> FillRow | None:
     """The fill once its metadata is known; None when it ended or its filler died first."""
     backoff = Backoff()
     while True:
-        current = index.fill_of(fill.key)
+        current = await asyncio.to_thread(index.fill_of, fill.key)
         if current is None or current.owner != fill.owner or not owner.alive(current.owner):
             return None
         if current.meta is not None:

@@ -9,6 +9,7 @@ event loop).
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import AsyncIterator, Callable
 from typing import BinaryIO, Protocol
@@ -76,7 +77,7 @@ class Tail:
         while pos < end:
             count = min(READ_CHUNK, growth.written() - pos, end - pos)
             if count > 0 and (pos + count < size or growth.committed()):
-                data = os.pread(self._fd, count, pos)
+                data = await asyncio.to_thread(os.pread, self._fd, count, pos)
                 pos += len(data)
                 yield data
                 continue

@@ -153,13 +153,17 @@ class SourcesTable:
             self._close()
 
     @contextlib.contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction; a damaged file is replaced by a new one and tried again."""
+    def _transaction(self, write: bool = True) -> Iterator[sqlite3.Connection]:
+        """One transaction; a damaged file is replaced by a new one and tried again.
+
+        A read (`write=False`) takes no write lock: WAL readers never wait for a writer,
+        so a hit judged here is not held up by another worker's claim or change.
+        """
         with self._lock:
             for attempt in (1, 2):
                 try:
                     db = self._connect()
-                    db.execute("BEGIN IMMEDIATE")
+                    db.execute("BEGIN IMMEDIATE" if write else "BEGIN DEFERRED")
                     break
                 except sqlite3.DatabaseError as exc:
                     if attempt == 2 or not _damaged(exc):
@@ -186,15 +190,15 @@ class SourcesTable:
             Path(f"{self.path}{suffix}").unlink(missing_ok=True)
 
     def get(self, origin: str) -> Known | None:
-        with self._transaction() as db:
+        with self._transaction(write=False) as db:
             return _known(db, origin)
 
     def top(self) -> int:
-        with self._transaction() as db:
+        with self._transaction(write=False) as db:
             return int(db.execute("SELECT coalesce(max(seq), 0) FROM sources").fetchone()[0])
 
     def since(self, seq: int, limit: int = 1000) -> list[tuple[str, Known, int]]:
-        with self._transaction() as db:
+        with self._transaction(write=False) as db:
             rows = db.execute(
                 "SELECT origin, etag, checked, changed, failed, seq FROM sources"
                 " WHERE seq > ? ORDER BY seq LIMIT ?",

@@ -321,6 +321,9 @@ async def test_a_body_with_a_flipped_byte_is_a_miss_and_comes_again(tmp_path, si
                 byte = f.read(1)
                 f.seek(size // 2)
                 f.write(bytes([byte[0] ^ 1]))
+            # A large body is read back once per entry: here, one nobody has read back yet
+            # (damage after that check is the scrubber's, see test_scrub).
+            forget_checks(cache)
         fresh = Cache(settings(tmp_path / "c"))  # a process that has not served it yet
         await fresh.start()
         try:
@@ -357,23 +360,81 @@ async def test_a_truncated_body_file_is_never_served(cache):
     assert cache.index.get("k") is None
 
 
-async def test_large_bodies_are_checked_once_per_process(cache):
+def forget_checks(cache):
+    """As an entry from before the index recorded checks: nobody has read its body back."""
+    with cache.index._write() as db:
+        db.execute("UPDATE entries SET verified = NULL")
+
+
+async def test_a_body_is_verified_once_across_two_workers(cache):
     body = os.urandom(400_000)
     await fill_and_read(cache, "k", body)
-    fresh = Cache(settings(cache.directory))
-    await fresh.start()
+    assert cache.index.get("k").verified is not None  # hashed as it was written
+    assert await consume(await cache.lookup("k")) == body
+    assert cache.hashes == 0
+    forget_checks(cache)
+    workers = [Cache(settings(cache.directory)) for _ in range(2)]
+    for worker in workers:
+        await worker.start()
     try:
-        assert await consume(await fresh.lookup("k")) == body  # checked, then remembered
-        (path,) = body_files(fresh)
+        first, second = workers
+        assert await consume(await first.lookup("k")) == body
+        await first.settled()
+        assert first.hashes == 1 and first.index.get("k").verified is not None
+        assert await consume(await second.lookup("k")) == body  # the index says: checked
+        assert await consume(await first.lookup("k")) == body
+        assert (first.hashes, second.hashes) == (1, 0)
+        (path,) = body_files(cache)
         with open(path, "r+b") as f:
             f.write(b"\0")  # damage after the check: the scrubber's job, not every hit's
-        assert (await fresh.lookup("k")) is not None
-        again = Cache(settings(cache.directory))  # the next process checks again
-        await again.start()
-        assert await again.lookup("k") is None
-        await again.close()
+        assert (await second.lookup("k")) is not None
     finally:
-        await fresh.close()
+        for worker in workers:
+            await worker.close()
+
+
+async def test_a_range_does_not_wait_for_a_large_bodys_check(cache, monkeypatch):
+    import threading
+
+    from proxy.cache import checksum
+
+    body = os.urandom(400_000)
+    await fill_and_read(cache, "k", body)
+    forget_checks(cache)
+    (path,) = body_files(cache)
+    with open(path, "r+b") as f:
+        f.write(b"\0")
+    hashing, done, finished = threading.Event(), threading.Event(), threading.Event()
+    of_file = checksum.of_file
+
+    def held(*args, **kwargs):
+        hashing.set()
+        done.wait(timeout=30)  # bounded, so a lookup that waits for it fails, not hangs
+        finished.set()
+        return of_file(*args, **kwargs)
+
+    monkeypatch.setattr(checksum, "of_file", held)
+    try:
+        entry = await cache.lookup("k", ranged=True)  # while the check has not even ended
+        assert entry is not None and entry.status == "HIT" and not finished.is_set()
+        entry.close()
+        await asyncio.to_thread(hashing.wait)  # the check runs behind it
+    finally:
+        done.set()
+    await cache.settled()
+    assert cache.hashes == 1 and cache.index.get("k") is None  # the check failed: dropped
+    assert await cache.lookup("k", ranged=True) is None
+
+
+async def test_a_whole_body_waits_for_its_check(cache):
+    body = os.urandom(400_000)
+    await fill_and_read(cache, "k", body)
+    forget_checks(cache)
+    (path,) = body_files(cache)
+    with open(path, "r+b") as f:
+        f.write(b"\0")
+    assert await cache.lookup("k") is None
+    assert cache.hashes == 1 and cache.index.get("k") is None
 
 
 async def test_sqlite_failures_are_503s_not_500s(tmp_path):
@@ -526,3 +587,72 @@ async def test_an_idle_expired_original_is_fetched_again_not_served_stale(
     again = await client.get("/abc-public/photos/b.jpg")
     assert again.headers["X-Cache-Status"] == "HIT"
     assert await again.read() == b"new version " * 2000
+
+
+# -- hits off the event loop -------------------------------------------------------------
+
+# Another process's write transaction: held until the test says "release", or for at most
+# HOLD_AT_MOST seconds. It answers "held" when it let go on request, "gave up" when the
+# test asked too late, so the test knows the lock was still held when its bytes arrived.
+LOCKER = """
+import select, sqlite3, sys
+db = sqlite3.connect(sys.argv[1], timeout=0, isolation_level=None)
+db.execute("BEGIN IMMEDIATE")
+db.execute("UPDATE totals SET bytes = bytes WHERE id = 0")
+print("locked", flush=True)
+asked = select.select([sys.stdin], [], [], float(sys.argv[2]))[0]
+db.execute("ROLLBACK")
+print("held" if asked else "gave up", flush=True)
+"""
+HOLD_AT_MOST = 20.0
+
+
+async def test_a_hit_is_served_while_another_process_holds_the_index_write_lock(tmp_path):
+    import sys
+
+    clock = Clock()
+    # A busy timeout longer than the locker holds on: a write on the loop would stall it
+    # until the locker gives up.
+    cache = Cache(settings(tmp_path / "c", size=16 << 20), busy_timeout=60, clock=clock)
+    await cache.start()
+    bodies = {f"k{i}": os.urandom(size) for i, size in enumerate([100, 50_000, 400_000] * 4)}
+    broken = os.urandom(50_000)
+    try:
+        for key, body in {**bodies, "broken": broken}.items():
+            await fill_and_read(cache, key, body)
+        (damaged,) = [p for p in body_files(cache) if p.read_bytes() == broken]
+        with open(damaged, "r+b") as f:
+            f.write(b"\0")
+        # Every hit from now on is due to touch its entry: each touch waits for the lock.
+        clock.offset = cache.touch_interval + 1
+        drop_waits = asyncio.Event()
+        remove_entry, loop = cache.index.remove_entry, asyncio.get_running_loop()
+
+        def watched_remove(*args, **kwargs):
+            loop.call_soon_threadsafe(drop_waits.set)
+            return remove_entry(*args, **kwargs)
+
+        cache.index.remove_entry = watched_remove
+        locker = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", LOCKER, str(cache.index.path), str(HOLD_AT_MOST),
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        assert await locker.stdout.readline() == b"locked\n"
+        try:
+            # The damaged entry's drop is a write: it waits for the lock, off the loop.
+            dropping = asyncio.create_task(cache.lookup("broken"))
+            await drop_waits.wait()
+            for key, body in bodies.items():
+                hit = await cache.lookup(key)
+                assert hit is not None and hit.status == "HIT"
+                assert await consume(hit) == body
+        finally:
+            locker.stdin.write(b"release\n")
+            await locker.stdin.drain()
+            answer = await locker.stdout.readline()
+            await locker.wait()
+        assert answer == b"held\n"  # every hit above came while the write lock was held
+        assert await dropping is None
+        assert cache.index.get("broken") is None  # dropped once the lock was free
+    finally:
+        await cache.close()

@@ -41,7 +41,7 @@ async def test_a_purge_of_a_hundred_thousand_entries_never_stops_hits_or_fills(t
         index = cache.index
         with index._write() as db:  # 100,000 entries, written the quick way
             db.executemany(
-                "INSERT INTO entries VALUES (?, ?, NULL, ?, 1, ?, 0, ?, ?, 1)",
+                "INSERT INTO entries VALUES (?, ?, NULL, ?, 1, ?, 0, ?, ?, 1, NULL)",
                 (
                     (f"b/old/{i}", f"b/old/{i}", b"x", '{"content_type": "t", "etag": "e",'
                      ' "last_modified": 0, "size": 1}', 2e9, "dummy")
