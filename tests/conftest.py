@@ -36,7 +36,15 @@ def make_settings(data_path: Path) -> Callable[..., Settings]:
     """Settings for the local provider over `data_path`; keyword args override env values."""
 
     def make(**env: str) -> Settings:
-        values = {"DATA_PATH": str(data_path), "ACCESS_LOG": "off", "STORAGE_RETRIES": "0"}
+        # One render at a time (a slot and the spare: two render processes, not one more per
+        # core): each process an app starts costs a quarter of a second of CPU, which across
+        # the suite is most of its time. Tests of concurrency say how much they want.
+        values = {
+            "DATA_PATH": str(data_path),
+            "ACCESS_LOG": "off",
+            "STORAGE_RETRIES": "0",
+            "PREVIEWS_CONCURRENCY": "1",
+        }
         values.update(env)
         return parse_settings(values)
 

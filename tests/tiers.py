@@ -30,13 +30,17 @@ SERVER_PROVIDERS = frozenset({"minio", "azure"})
 # Names whose use in a test's code starts a server process.
 SERVER_NAMES = frozenset({"ServerProcess", "start_moto", "start_azurite", "start_prometheus"})
 # Modules whose tests are slow for reasons of their own (many generated examples, big images,
-# the container's build checks), relative to tests/.
+# the container's build checks, a hundred renders over HTTP each where the fast tier has the
+# same steps in process in previews/imgproxy/test_processing.py), relative to tests/.
 SLOW = frozenset(
     {
         "test_container.py",
         "web/test_routes_fuzz.py",
         "previews/test_fuzz.py",
         "previews/imgproxy/test_matrix.py",
+        "previews/imgproxy/test_handler.py",
+        "previews/imgproxy/test_watermark.py",
+        "previews/test_resizing.py",
         "previews/test_hostile.py",
         "cache/test_shared.py",
     }

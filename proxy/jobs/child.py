@@ -10,6 +10,7 @@ root of the render process: the only place that knows every kind of job.
 from __future__ import annotations
 
 import ctypes
+import importlib
 import logging
 import os
 import resource
@@ -35,20 +36,32 @@ JobFunction = Callable[[Job, Callable[[int, int], bytes] | None], Output]
 # Room above the measured baseline for libvips's thread stacks and allocator arenas, which
 # reserve address space they never touch.
 ADDRESS_SLACK = 256 << 20
+# Address space the job modules loaded on their first job may map beyond the ceiling set at
+# start: PyAV's FFmpeg libraries alone map some 110 MiB (of which some 30 MiB is resident).
+LATE_IMPORTS = 192 << 20
 TEST_HOOKS = "PROXY_JOB_TEST_HOOKS"
+# What each kind of job runs, as "module:function", and the modules it loads as it runs. Only
+# previews are loaded at start: a render process that never converts or describes a video
+# never loads FFmpeg and the converters, which would make each process some 30 MiB larger and
+# a third slower to start.
+JOBS: dict[str, tuple[str, ...]] = {
+    "preview": ("proxy.previews.job:render_preview",),
+    "convert": ("proxy.converter.jobs:convert",),
+    "videoframe": ("proxy.converter.jobs:video_frame", "proxy.converter.video"),
+    "info": ("proxy.info.job:describe",),
+}
+EAGER = "preview"
 
 
-def job_functions() -> dict[str, JobFunction]:
-    from proxy.converter.jobs import convert, video_frame
-    from proxy.info.job import describe
-    from proxy.previews.job import render_preview
-
-    return {
-        "preview": render_preview,
-        "convert": convert,
-        "videoframe": video_frame,
-        "info": describe,
-    }
+def job_function(kind: str) -> JobFunction:
+    """The function of a kind of job, its modules imported on first use; KeyError if none."""
+    target, *loads = JOBS[kind]
+    module, _, name = target.partition(":")
+    for needed in (module, *loads):
+        if needed not in sys.modules:
+            _import_late(needed)
+    function: JobFunction = getattr(sys.modules[module], name)
+    return function
 
 
 class JobLog(logging.Handler):
@@ -106,9 +119,24 @@ def _vm(field: str) -> int:
 
 
 def _limit_memory(limit: int) -> None:
-    """Address space: what this process uses after start-up, plus the limit."""
+    """Address space: what this process uses after start-up, plus the limit; the hard limit
+    leaves room for the job modules imported later (and only for them: `_widen_ceiling`)."""
     ceiling = _vm("VmSize") + limit + ADDRESS_SLACK
-    resource.setrlimit(resource.RLIMIT_AS, (ceiling, ceiling))
+    resource.setrlimit(resource.RLIMIT_AS, (ceiling, ceiling + LATE_IMPORTS))
+
+
+def _import_late(module: str) -> None:
+    """Import under the hard limit, then keep the soft one what it was plus what was mapped."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    before = _vm("VmSize")
+    if soft != resource.RLIM_INFINITY:
+        resource.setrlimit(resource.RLIMIT_AS, (hard, hard))
+    try:
+        importlib.import_module(module)
+    finally:
+        if soft != resource.RLIM_INFINITY:
+            mapped = max(_vm("VmSize") - before, 0)
+            resource.setrlimit(resource.RLIMIT_AS, (min(soft + mapped, hard), hard))
 
 
 def _warm_up() -> None:
@@ -150,14 +178,12 @@ def _test_hooks(job: Job) -> Job:
     return job
 
 
-def _answer(
-    sock: socket.socket, job: Job, functions: dict[str, JobFunction]
-) -> tuple[dict[str, Any], bytes]:
+def _answer(sock: socket.socket, job: Job) -> tuple[dict[str, Any], bytes]:
     """The result message of one job: done (with the output, or in a file), or why not."""
     if os.environ.get(TEST_HOOKS) == "1":
         job = _test_hooks(job)
     try:
-        output = functions[job.kind](job, Ranges(sock))
+        output = job_function(job.kind)(job, Ranges(sock))
     except ProxyError as exc:
         status = exc.status if exc.status in STATUSES else 422
         return {"type": "error", "status": status, "reason": exc.reason[:300]}, b""
@@ -181,7 +207,7 @@ def main(argv: list[str]) -> int:
     root = logging.getLogger()
     root.handlers[:] = [log]
     root.setLevel(logging.DEBUG)
-    functions = job_functions()
+    job_function(EAGER)
     _warm_up()
     _limit_memory(memory_limit)
     started_rss = _vm("VmRSS")
@@ -192,7 +218,7 @@ def main(argv: list[str]) -> int:
             job = receive_pickle(sock)
         except EOFError:
             return 0
-        header, payload = _answer(sock, job, functions)
+        header, payload = _answer(sock, job)
         for level, line in log.drain():  # before the result: the server reads them first
             send_json(sock, {"type": "log", "level": level, "message": line})
         send_json(sock, header, payload)

@@ -6,8 +6,9 @@ pile up memory and latency behind the jobs already running. A job past its time 
 its memory limit or no longer wanted is killed, its slot is free at once, and a fresh process
 takes the dead one's place. One spare process is kept ready, so the job after a kill does
 not wait for a process to start. A pool that has had no job for `idle_timeout` stops its
-processes (each is some 70 MiB that a node serving only cache hits does not need) and starts
-them again for the next job, which waits for that start.
+processes (each is some 40 MiB, 70 once it has converted or read a video, that a node serving
+only cache hits does not need) and starts them again for the next job, which waits for it;
+such a pool starts them for its first job, too.
 """
 
 from __future__ import annotations
@@ -85,6 +86,10 @@ class JobPool:
     async def start(self) -> None:
         self._ready = asyncio.Event()
         self._slots = asyncio.Semaphore(self.concurrency)
+        # With an idle timeout, a pool that has had no job yet is as idle as one that has had
+        # none for that long: its first job starts the processes, as the first after a stop
+        # does. Without one, they are kept from the start.
+        self._retired = self.idle_timeout > 0
         self._top_up()
         if self.idle_timeout > 0:
             self._idle_watch = asyncio.create_task(self._watch_idleness())

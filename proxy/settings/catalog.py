@@ -224,8 +224,9 @@ SETTINGS: tuple[Setting, ...] = (
         "PREVIEWS_PROCESS_IDLE_TIMEOUT",
         "5m",
         k.duration_or_off("1s", "30d"),
-        "after this long without a render, a server process stops its render processes (some "
-        "70 MiB each); the next render starts them again and waits for that start",
+        "a server process starts its render processes (40 to 70 MiB each) for its first "
+        "render and stops them after this long without one; the next render starts them again "
+        "and waits for that start; off: started with the server and kept",
     ),
     Setting(
         "PREVIEWS_MAX_SRC_RESOLUTION",

@@ -9,7 +9,7 @@ from proxy.blob import Blob
 from proxy.converter.jobs import ConvertArgs, FrameArgs, convert, video_frame
 from proxy.converter.refs import Position
 from proxy.errors import Unprocessable
-from proxy.jobs.child import job_functions
+from proxy.jobs.child import job_function
 from proxy.jobs.protocol import Job, RangedSource
 from proxy.limits import SourceLimits
 from tests.converter import media
@@ -28,8 +28,7 @@ def mp4() -> bytes:
 
 
 def test_the_job_table_names_them() -> None:
-    functions = job_functions()
-    assert functions["convert"] is convert and functions["videoframe"] is video_frame
+    assert job_function("convert") is convert and job_function("videoframe") is video_frame
 
 
 def test_convert_sniffs_the_source_and_picks_or_keeps_the_format(tmp_path: Path) -> None:

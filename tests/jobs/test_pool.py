@@ -180,6 +180,22 @@ async def test_an_idle_pool_stops_its_processes_and_starts_them_for_the_next_job
         await pool.close()
 
 
+async def test_a_pool_with_an_idle_timeout_starts_its_processes_for_its_first_job(tmp_path):
+    lazy = JobPool(concurrency=1, queue=1, memory_limit=256 * MIB, idle_timeout=60)
+    eager = JobPool(concurrency=1, queue=1, memory_limit=256 * MIB)
+    await lazy.start()
+    await eager.start()
+    try:
+        assert len(await pids(eager)) == 2  # no idle timeout: kept ready from the start
+        assert lazy.idle_pids() == set()  # started at the same time, and still none
+        result = await lazy.run(preview_job(tmp_path, image()), timeout=30)
+        assert sniff(result.body).format == "jpeg"
+        assert len(await pids(lazy)) == 2  # and then the slot's and the spare, as always
+    finally:
+        await lazy.close()
+        await eager.close()
+
+
 async def test_a_running_job_keeps_the_pool_from_retiring(tmp_path):
     clock = Clock()
     pool = JobPool(concurrency=1, queue=1, memory_limit=256 * MIB, idle_timeout=60, clock=clock)

@@ -137,6 +137,37 @@ async def test_a_ranged_source_is_read_through_the_server(process, tmp_path):
     assert process.alive
 
 
+def _maps(pid: int) -> str:
+    with open(f"/proc/{pid}/maps") as f:
+        return f.read()
+
+
+def _address_limits(pid: int) -> tuple[int, int]:
+    with open(f"/proc/{pid}/limits") as f:
+        line = next(line for line in f if line.startswith("Max address space"))
+    soft, hard = line.split()[3:5]
+    return int(soft), int(hard)
+
+
+async def test_the_video_decoder_is_loaded_by_the_first_job_that_needs_it(process, tmp_path):
+    await process.run(preview_job(tmp_path, image()), 30, None)
+    assert "libavcodec" not in _maps(process.pid)  # previews alone never load FFmpeg
+    soft, hard = _address_limits(process.pid)
+    assert soft < hard
+    body = video("mp4", "mpeg4", frames=3)
+
+    async def fetch(start: int, end: int) -> bytes:
+        return body[start : end + 1]
+
+    args = FrameArgs(Position("f", 1), 0, "png", LIMITS)
+    job = Job("videoframe", RangedSource(len(body), "v.mp4"), args, tmp_path / "o", "b/v.mp4")
+    assert (await process.run(job, 30, fetch)).format == "png"
+    assert "libavcodec" in _maps(process.pid)
+    # The ceiling grew by what the import mapped, within the room kept for it, no further.
+    widened, same_hard = _address_limits(process.pid)
+    assert soft < widened <= hard and same_hard == hard
+
+
 async def test_a_ranged_read_the_store_fails_is_the_jobs_failure_not_the_processes(
     process, tmp_path
 ):

@@ -7,7 +7,7 @@ import pyvips
 
 from proxy.blob import Blob
 from proxy.errors import Unprocessable
-from proxy.jobs.child import job_functions
+from proxy.jobs.child import job_function
 from proxy.jobs.protocol import Job
 from proxy.limits import SourceLimits
 from proxy.previews.formats import AUTO
@@ -26,7 +26,7 @@ def job(source: bytes, fmt: str, *segments: str, tmp_path: Path) -> Job:
 
 
 def test_the_preview_job_renders_its_source(tmp_path: Path) -> None:
-    assert job_functions()["preview"] is render_preview
+    assert job_function("preview") is render_preview
     output = render_preview(
         job(encode_image(64, 48, ".png"), "webp", "w:32", tmp_path=tmp_path), None
     )
