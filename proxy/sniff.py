@@ -34,6 +34,10 @@ PREVIEW_FORMATS = {
     "mpo": "jpeg",
     "heif": "heic",
 }
+# The containers FFmpeg is asked to open: anything else is refused before it sees a byte.
+VIDEO_CONTAINERS = frozenset(
+    {"mp4", "mov", "matroska", "avi", "mpeg", "mpegts", "flv", "asf", "ogg"}
+)
 SVG = Detected("svg", "image/svg+xml")
 UNKNOWN = Detected("unknown", "application/octet-stream")
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from proxy.services import build_services, validate
 from proxy.settings import SettingsError
 from proxy.storage import create_storage
+from tests.storage.conftest import ROOT
 
 
 def test_the_settings_reach_the_services(make_settings, data_path):
@@ -107,3 +111,24 @@ async def test_started_services_serve_an_original_through_the_cache(
             assert (entry.status, entry.read_all()) == ("HIT", jpeg_bytes)
     finally:
         await services.close()
+
+
+def test_a_server_process_loads_no_decoder(tmp_path):
+    # Decoding happens in render processes only; a server process that imported the job
+    # modules for their argument classes would carry libvips, numpy, Pillow and FFmpeg
+    # (some 45 MiB) for nothing. tests/test_workers.py holds it for a running server.
+    script = (
+        "import sys, asyncio\n"
+        "from proxy.settings import parse_settings\n"
+        "from proxy.services import build_services\n"
+        "from proxy.web.app import create_app\n"
+        f"settings = parse_settings({{'DATA_PATH': {str(tmp_path)!r}}})\n"
+        "async def main():\n"
+        "    create_app(build_services(settings))\n"
+        "asyncio.run(main())\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('pyvips', 'numpy', 'PIL', 'av')))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout
+    assert out == "[]\n"

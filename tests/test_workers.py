@@ -186,19 +186,37 @@ def test_two_workers_check_each_original_once_per_interval_and_read_no_body(data
         server.stop()
 
 
-def _maps_libvips(pid: int) -> bool:
+def _maps(pid: int, library: str) -> bool:
     with open(f"/proc/{pid}/maps") as f:
-        return "libvips" in f.read()
+        return library in f.read()
 
 
-def test_the_supervisor_never_loads_libvips_and_still_refuses_bad_settings(data_path, tmp_path):
-    # Checking presets and the watermark loads libvips (some 50 MiB); the supervisor has
-    # it done by a forked child, so that only the workers and render processes hold it.
+def _children(pid: int) -> set[int]:
+    with open(f"/proc/{pid}/task/{pid}/children") as f:
+        return {int(p) for p in f.read().split()}
+
+
+def test_only_render_processes_load_libvips_and_bad_settings_are_still_refused(
+    data_path, tmp_path, jpeg_bytes
+):
+    # libvips, numpy, Pillow and FFmpeg are some 45 MiB a process. The supervisor has the
+    # presets and the watermark checked by a forked child, and a worker hands every decode
+    # to its render processes, so only those load them, even once a preview is made.
     env = {"DATA_PATH": str(data_path), "PREVIEWS_PRESETS": "thumb=rs:fit:100:100"}
+    (data_path / "storage" / "abc-public" / "a.jpg").write_bytes(jpeg_bytes)
     with ServerProcess(env, tmp_path, args=("--workers", "2")) as server:
         wait_for(lambda: server.listeners() == 2, "both workers to listen")
-        assert not _maps_libvips(server.proc.pid)
-        assert all(_maps_libvips(pid) for pid in worker_pids(server))
+        for width in (50, 60, 70, 80):  # over new connections: the kernel spreads them
+            url = f"{server.base}/previews/_/rs:fit:{width}:0/plain/abc-public/a.jpg"
+            with urllib.request.urlopen(url, timeout=30) as response:
+                assert response.headers["Content-Type"] == "image/jpeg"
+        workers = worker_pids(server)
+        renderers = set().union(*(_children(pid) for pid in workers))
+        assert renderers, "the previews were made in render processes"
+        for pid in {server.proc.pid, *workers}:
+            assert not _maps(pid, "libvips"), pid
+            assert not _maps(pid, "libavcodec"), pid
+        assert all(_maps(pid, "libvips") for pid in renderers)
     done = subprocess.run(
         [sys.executable, "-m", "proxy", "serve", "--workers", "2", "--port", "1"],
         env={**os.environ, **env, "PREVIEWS_PRESETS": "bad=nonsense:1"},

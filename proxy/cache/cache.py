@@ -51,7 +51,7 @@ from proxy.cache.index import (
     Row,
     is_damage,
 )
-from proxy.cache.memory import MemoryTier, Remembered
+from proxy.cache.memory import MEMORY_MAX_ENTRY, MemoryTier, Remembered
 from proxy.cache.readers import Readers
 from proxy.cache.results import Fill, Maker, Passthrough
 from proxy.cache.shared import RemoteGrowth, wait_for_meta
@@ -65,8 +65,6 @@ log = logging.getLogger("proxy.cache")
 T = TypeVar("T")
 P = ParamSpec("P")
 
-# Bodies up to this size are read whole, checked on every read, and kept in the memory tier.
-MEMORY_MAX_ENTRY = 256 * 1024
 # How many large bodies one process remembers having checked.
 VERIFIED_MEMORY = 65536
 # A fill that changes hands this often (its fillers keep dying) is given up.
@@ -104,6 +102,7 @@ class Cache:
         *,
         stale_grace: float = 0.0,
         memory_size: int = 0,
+        memory: MemoryTier | None = None,
         abandon_limit: int = 64 << 20,
         clock: Callable[[], float] = time.time,
         busy_timeout: float = BUSY_TIMEOUT,
@@ -126,7 +125,9 @@ class Cache:
         self.bodies = Bodies(self.directory)
         self.staging_dir = self.bodies.staging_dir
         self.data_dir = self.bodies.data_dir
-        self.memory = MemoryTier(memory_size, MEMORY_MAX_ENTRY)
+        # `memory`: the tier this process's caches share; without it, one of its own.
+        tier = memory if memory is not None else MemoryTier(memory_size)
+        self.memory = tier.space(self.name)
         self._abandon = Abandon(abandon_limit)
         self._flights: dict[str, Flight] = {}
         self._verified: OrderedDict[tuple[str, float], None] = OrderedDict()

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from proxy.cache.cache import Cache
+from proxy.cache.memory import MemoryTier
 from proxy.cache.reconcile import Report, check, reconcile_at_start
 from proxy.cache.scrub import scrub_forever
 from proxy.cache.versions import Versions, own_version, source_version
@@ -38,11 +39,13 @@ class Caches:
             wait=settings.revalidate_wait,
         )
 
+        memory = MemoryTier(settings.memory_cache_size)
+
         def make(name: str) -> Cache:
             return Cache(
                 settings.caches[name],
                 stale_grace=settings.stale_grace if name == "storage" else 0.0,
-                memory_size=settings.memory_cache_size,
+                memory=memory,
                 abandon_limit=settings.abandoned_fill_limit,
                 versions=versions,
                 version_of=own_version if name == "storage" else source_version,

@@ -18,7 +18,7 @@ from proxy.blob import Blob
 from proxy.cache import Cache, Entry, Fill, Maker, Meta, Passthrough
 from proxy.cache.versions import made_from
 from proxy.converter import refs
-from proxy.converter.jobs import ConvertArgs, FrameArgs
+from proxy.converter.args import ConvertArgs, FrameArgs
 from proxy.errors import NotFound, PayloadTooLarge
 from proxy.formats import CONTENT_TYPES
 from proxy.jobs.pool import JobPool

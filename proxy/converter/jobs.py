@@ -8,35 +8,19 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import BinaryIO
 
 from proxy.blob import Blob
+from proxy.converter.args import ConvertArgs, FrameArgs
 from proxy.converter.encode import encode
 from proxy.converter.images import convert_image
 from proxy.converter.loaders import from_array
 from proxy.converter.normalize import viewable
 from proxy.converter.rangefile import RangeFile, block_size_for
-from proxy.converter.refs import Position
 from proxy.jobs.protocol import Job, Output, RangedSource
-from proxy.limits import SourceLimits
 from proxy.sniff import HEAD_SIZE, sniff
 
 Fetch = Callable[[int, int], bytes]
-
-
-@dataclass(frozen=True)
-class ConvertArgs:
-    format: str | None  # None: the converter's choice for the source
-    limits: SourceLimits
-
-
-@dataclass(frozen=True)
-class FrameArgs:
-    position: Position
-    stream_index: int
-    format: str
-    limits: SourceLimits
 
 
 def convert(job: Job, ranges: Fetch | None) -> Output:

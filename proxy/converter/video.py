@@ -12,12 +12,7 @@ import numpy as np
 from proxy.converter.refs import Position
 from proxy.errors import NotFound, RangeNotSatisfiable, Unprocessable, UnsupportedMediaType
 from proxy.limits import SourceLimits
-from proxy.sniff import HEAD_SIZE, sniff
-
-# The containers FFmpeg is asked to open: anything else is refused before it sees a byte.
-VIDEO_CONTAINERS = frozenset(
-    {"mp4", "mov", "matroska", "avi", "mpeg", "mpegts", "flv", "asf", "ogg"}
-)
+from proxy.sniff import HEAD_SIZE, VIDEO_CONTAINERS, sniff
 
 
 def grab_frame(

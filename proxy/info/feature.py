@@ -24,9 +24,8 @@ from proxy.blob import Blob
 from proxy.cache import Cache, Fill, Meta, Result
 from proxy.cache.versions import made_from
 from proxy.converter.rangefile import MIN_BLOCK
-from proxy.converter.video import VIDEO_CONTAINERS
 from proxy.errors import BadRequest, RangeNotSatisfiable
-from proxy.info.job import InfoArgs
+from proxy.info.args import InfoArgs
 from proxy.info.options import InfoOptions, check_expiry, parse_info_options
 from proxy.jobs.pool import JobPool
 from proxy.jobs.process import RangeFetch
@@ -36,7 +35,7 @@ from proxy.originals import Originals, meta_from_info
 from proxy.previews.source_loader import SourceLoader
 from proxy.previews.url import parse_url
 from proxy.settings import PreviewSettings
-from proxy.sniff import sniff
+from proxy.sniff import VIDEO_CONTAINERS, sniff
 from proxy.sources import SourceRef
 from proxy.storage import Storage
 

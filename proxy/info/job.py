@@ -13,7 +13,6 @@ import hashlib
 import io
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 import numpy as np
@@ -21,28 +20,20 @@ import pyvips
 
 from proxy.blob import Blob
 from proxy.converter.rangefile import MIN_BLOCK, RangeFile
-from proxy.converter.video import VIDEO_CONTAINERS
 from proxy.errors import Unprocessable, UnsupportedMediaType
 from proxy.info import metadata, pixels
+from proxy.info.args import InfoArgs
 from proxy.info.options import InfoOptions
 from proxy.jobs.protocol import Job, Output, RangedSource
 from proxy.limits import SourceLimits
 from proxy.previews import decode
 from proxy.previews.geometry import crop_size, position
 from proxy.previews.options import Gravity
-from proxy.sniff import HEAD_SIZE, Detected, sniff
+from proxy.sniff import HEAD_SIZE, VIDEO_CONTAINERS, Detected, sniff
 
 Fetch = Callable[[int, int], bytes]
 WORKING_SIDE = 512  # colours and crops are found on the image scaled to fit this
 HASH_CHUNK = 1 << 20
-
-
-@dataclass(frozen=True)
-class InfoArgs:
-    options: InfoOptions
-    limits: SourceLimits
-    size: int  # the object's size in bytes
-    max_svg_size: int
 
 
 def describe(job: Job, ranges: Fetch | None) -> Output:

@@ -1,9 +1,10 @@
 """What the proxy may take of a machine's memory at worst, and whether its container allows it.
 
 Each render process may grow by `PREVIEWS_MEMORY_LIMIT` beyond its own start-up before its
-job is killed (`jobs/process.py`), and each worker runs `PREVIEWS_CONCURRENCY` jobs at once.
-So the worst case is what the processes take idle plus one limit per render that can run at
-once: the figure an operator sizes a container by, and the one the start refuses when the
+job is killed (`jobs/process.py`), each worker runs `PREVIEWS_CONCURRENCY` jobs at once, and
+each worker's caches keep up to `CACHE_MEMORY_SIZE` of hot bodies in memory. So the worst
+case is what the processes take idle, plus a memory tier per worker, plus one limit per
+render that can run at once: the figure an operator sizes a container by, and the one the start refuses when the
 container's cgroup cannot hold it (the OOM killer would otherwise take the whole node down,
 cache hits included, instead of one render being answered 422).
 """
@@ -19,9 +20,11 @@ from proxy.units import format_size
 
 # Resident memory of each kind of process idle, as measured with `serve --workers 2` on
 # 2026-12-07 (RSS from /proc/<pid>/smaps_rollup; RSS counts the pages they share once per
-# process, so these add up to more than the cgroup is charged: a margin, not a gap).
-SUPERVISOR_RSS = 80 << 20
-WORKER_RSS = 85 << 20
+# process, so these add up to more than the cgroup is charged: a margin, not a gap). A
+# worker loads no decoder (26 and 50 MiB measured, with room for its buffers); a render
+# process is 40 MiB with the preview renderer, 72 once a conversion or a video loaded the rest.
+SUPERVISOR_RSS = 32 << 20
+WORKER_RSS = 60 << 20
 RENDER_PROCESS_RSS = 72 << 20
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
@@ -34,10 +37,15 @@ class MemoryPlan:
     workers: int
     concurrency: int  # renders at once per worker
     render_limit: int  # PREVIEWS_MEMORY_LIMIT
+    memory_tier: int = 0  # CACHE_MEMORY_SIZE: each worker's hot bodies, all its caches together
 
     @classmethod
     def of(cls, settings: Settings) -> MemoryPlan:
-        return cls(settings.workers, settings.previews.concurrency, settings.previews.memory_limit)
+        previews = settings.previews
+        return cls(
+            settings.workers, previews.concurrency, previews.memory_limit,
+            settings.memory_cache_size,
+        )  # fmt: skip
 
     @property
     def renders_at_once(self) -> int:
@@ -45,11 +53,11 @@ class MemoryPlan:
 
     @property
     def baseline(self) -> int:
-        """Every process idle: the supervisor (with more than one worker), the workers and
-        their render processes (one per slot and the spares)."""
+        """Every process idle, the memory tiers full: the supervisor (with more than one
+        worker), the workers and their render processes (one per slot and the spares)."""
         supervisor = SUPERVISOR_RSS if self.workers > 1 else 0
         renders = (self.concurrency + SPARES) * RENDER_PROCESS_RSS
-        return supervisor + self.workers * (WORKER_RSS + renders)
+        return supervisor + self.workers * (WORKER_RSS + self.memory_tier + renders)
 
     @property
     def worst_case(self) -> int:
@@ -60,6 +68,7 @@ class MemoryPlan:
             "workers": self.workers,
             "renders_at_once": self.renders_at_once,
             "render_memory_limit": self.render_limit,
+            "memory_tier": self.memory_tier,
             "baseline": self.baseline,
             "worst_case": self.worst_case,
             "container_limit": container_limit,
@@ -72,7 +81,8 @@ class MemoryPlan:
         return (
             f"PREVIEWS_MEMORY_LIMIT={format_size(self.render_limit)} x {self.renders_at_once} "
             f"renders at once (PREVIEWS_CONCURRENCY={self.concurrency} x {self.workers} "
-            f"workers) + {format_size(self.baseline)} for the processes idle = "
+            f"workers) + {format_size(self.baseline)} for the processes idle and their memory "
+            f"tiers (CACHE_MEMORY_SIZE) = "
             f"{format_size(self.worst_case)}, more than the cgroup's memory.max "
             f"({format_size(container_limit)}): lower PREVIEWS_MEMORY_LIMIT, "
             "PREVIEWS_CONCURRENCY or --workers, or give the container more memory"

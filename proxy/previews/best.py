@@ -13,18 +13,12 @@ from dataclasses import dataclass
 
 import pyvips
 
+from proxy.previews.args import BestFormat
 from proxy.previews.encode import encode, metadata_policy
 from proxy.previews.options import Options
 
 PROBE_SIDE = 256  # complexity is measured on the image scaled to fit this
 AVIF_MIN_SIDE = 16
-
-
-@dataclass(frozen=True)
-class BestFormat:
-    complexity_threshold: float = 5.5  # PREVIEWS_BEST_FORMAT_COMPLEXITY_THRESHOLD
-    max_pixels: int = 0  # PREVIEWS_BEST_FORMAT_MAX_RESOLUTION, in pixels (0: no limit)
-    allow_skips: bool = False  # PREVIEWS_BEST_FORMAT_ALLOW_SKIPS
 
 
 @dataclass(frozen=True)

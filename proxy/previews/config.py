@@ -9,15 +9,11 @@ from __future__ import annotations
 import hashlib
 from functools import lru_cache
 
-import pyvips
-
 from proxy.limits import SourceLimits
-from proxy.previews.best import BestFormat
-from proxy.previews.decode import VIPS_SOURCES
+from proxy.previews.args import BestFormat, RenderSettings
 from proxy.previews.formats import allowed_by, is_auto, is_best
 from proxy.previews.options import Options
 from proxy.previews.parse import Rules, check_presets
-from proxy.previews.render import RenderSettings
 from proxy.settings import PreviewSettings
 from proxy.sniff import HEAD_SIZE, sniff
 
@@ -31,6 +27,12 @@ def _read_watermark(settings: PreviewSettings) -> bytes | None:
 
 @lru_cache(maxsize=8)
 def _watermark_problem(data: bytes, max_pixels: int) -> str:
+    # Here, not at the top: a server process builds its settings from this module and
+    # never decodes, so it does not load libvips (the check runs in a process of its own).
+    import pyvips
+
+    from proxy.previews.decode import VIPS_SOURCES
+
     fmt = sniff(data[:HEAD_SIZE]).format
     if fmt not in VIPS_SOURCES:
         return f"not an image libvips reads here ({sniff(data[:HEAD_SIZE]).mime})"

@@ -22,9 +22,9 @@ from proxy.formats import CONTENT_TYPES
 from proxy.jobs.pool import JobPool
 from proxy.jobs.protocol import Job
 from proxy.limits import SourceLimits
+from proxy.previews.args import PreviewArgs
 from proxy.previews.config import best_tuning, default_quality, render_settings, rules
 from proxy.previews.formats import Choice, choose
-from proxy.previews.job import PreviewArgs
 from proxy.previews.options import Options
 from proxy.previews.parse import parse_options
 from proxy.previews.source_loader import SourceLoader

@@ -3,19 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from proxy.blob import Blob
 from proxy.jobs.protocol import Job, Output
-from proxy.previews.options import Options
-from proxy.previews.render import RenderSettings, render
-
-
-@dataclass(frozen=True)
-class PreviewArgs:
-    options: Options
-    format: str  # the requested output format, or AUTO
-    settings: RenderSettings
+from proxy.previews.args import PreviewArgs
+from proxy.previews.render import render
 
 
 def render_preview(job: Job, ranges: Callable[[int, int], bytes] | None) -> Output:

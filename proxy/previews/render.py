@@ -7,8 +7,7 @@ header before a pixel is decoded.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 import pyvips
 
@@ -16,7 +15,8 @@ from proxy.blob import Blob
 from proxy.errors import PayloadTooLarge, ProxyError, Unprocessable
 from proxy.limits import SourceLimits
 from proxy.previews import decode, watermark
-from proxy.previews.best import BestFormat, candidates, encode_best
+from proxy.previews.args import RenderSettings
+from proxy.previews.best import candidates, encode_best
 from proxy.previews.encode import check_savable, encode
 from proxy.previews.formats import ANIMATED_SOURCES, SPECS, allowed_by, is_auto, is_best, resolve
 from proxy.previews.geometry import make_plan
@@ -26,17 +26,6 @@ from proxy.sniff import sniff
 
 AVIF_MIN_SIDE = 16  # smaller AVIFs are written as PNG or JPEG, as imgproxy does
 DEFAULT_DELAY = 40  # ms a frame when the source gives none (imgproxy's)
-
-
-@dataclass(frozen=True)
-class RenderSettings:
-    limits: SourceLimits
-    quality: int  # PREVIEWS_QUALITY
-    format_quality: Mapping[str, int]  # PREVIEWS_FORMAT_QUALITY
-    watermark: bytes | None = None  # PREVIEWS_WATERMARK_PATH's image, read once at start
-    watermark_opacity: float = 1.0  # PREVIEWS_WATERMARK_OPACITY
-    max_svg_size: int = 10 << 20  # PREVIEWS_MAX_SVG_FILE_SIZE
-    best: BestFormat = field(default_factory=BestFormat)  # PREVIEWS_BEST_FORMAT_*
 
 
 @dataclass(frozen=True)

@@ -101,7 +101,8 @@ SETTINGS: tuple[Setting, ...] = (
         "CACHE_MEMORY_SIZE",
         "64m",
         k.size("0", "64g"),
-        "per-process memory tier for hot entries up to 256k (0 turns it off)",
+        "per-process memory tier for hot entries up to 256k, one bound for the three caches together "
+        "(0 turns it off)",
     ),
     Setting(
         "CACHE_RANGE_FILL_SIZE",

@@ -21,3 +21,16 @@ def test_large_bodies_are_not_kept_and_zero_turns_it_off():
     off = MemoryTier(capacity=0, max_entry=10)
     off.put("k", remembered(5))
     assert off.get("k") is None
+
+
+def test_spaces_share_one_bound_and_keep_their_keys_apart():
+    tier = MemoryTier(capacity=300, max_entry=200)
+    storage, previews = tier.space("storage"), tier.space("previews")
+    storage.put("k", remembered(100))
+    previews.put("k", remembered(150))
+    assert storage.get("k") is not None and previews.get("k").body == b"x" * 150
+    previews.put("j", remembered(100))  # 350 over the one bound: the oldest of all goes
+    assert storage.get("k") is None and tier.used == 250
+    previews.clear()
+    storage.put("k", remembered(10))
+    assert (previews.get("j"), tier.used) == (None, 10)

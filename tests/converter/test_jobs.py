@@ -6,7 +6,8 @@ import pytest
 import pyvips
 
 from proxy.blob import Blob
-from proxy.converter.jobs import ConvertArgs, FrameArgs, convert, video_frame
+from proxy.converter.args import ConvertArgs, FrameArgs
+from proxy.converter.jobs import convert, video_frame
 from proxy.converter.refs import Position
 from proxy.errors import Unprocessable
 from proxy.jobs.child import job_function

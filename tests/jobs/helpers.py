@@ -7,10 +7,9 @@ from pathlib import Path
 from proxy.blob import Blob
 from proxy.jobs.protocol import Job
 from proxy.limits import SourceLimits
+from proxy.previews.args import PreviewArgs, RenderSettings
 from proxy.previews.formats import AUTO
-from proxy.previews.job import PreviewArgs
 from proxy.previews.options import Options
-from proxy.previews.render import RenderSettings
 from tests.conftest import encode_image
 
 LIMITS = SourceLimits(max_pixels=50_000_000, max_file_size=100 << 20)

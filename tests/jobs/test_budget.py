@@ -24,10 +24,10 @@ def settings_for(workers: int, cores: int, monkeypatch: pytest.MonkeyPatch, **en
 
 
 def test_the_worst_case_is_the_processes_idle_and_a_limit_per_render_at_once() -> None:
-    plan = MemoryPlan(workers=3, concurrency=2, render_limit=500 << 20)
+    plan = MemoryPlan(workers=3, concurrency=2, render_limit=500 << 20, memory_tier=64 << 20)
     assert plan.renders_at_once == 6
     idle = budget.SUPERVISOR_RSS + 3 * (
-        budget.WORKER_RSS + (2 + budget.SPARES) * budget.RENDER_PROCESS_RSS
+        budget.WORKER_RSS + (64 << 20) + (2 + budget.SPARES) * budget.RENDER_PROCESS_RSS
     )
     assert plan.baseline == idle
     assert plan.worst_case == idle + 6 * (500 << 20)
@@ -38,6 +38,7 @@ def test_the_defaults_fit_two_gib_with_two_workers_on_two_cores(monkeypatch) -> 
     settings = settings_for(2, 2, monkeypatch)
     assert settings.previews.concurrency == 1  # the two cores are shared by the two workers
     plan = MemoryPlan.of(settings)
+    assert plan.memory_tier == 64 << 20  # one tier per worker, shared by its three caches
     assert plan.worst_case <= 2 << 30
     assert plan.problem(2 << 30) is None
 
@@ -77,7 +78,7 @@ async def test_health_states_the_plan(make_client, make_settings) -> None:
     settings = make_settings(PREVIEWS_CONCURRENCY="2", PREVIEWS_MEMORY_LIMIT="256m")
     client = await make_client(settings)
     memory = (await (await client.get("/health")).json())["memory"]
-    plan = MemoryPlan(1, 2, 256 << 20)
+    plan = MemoryPlan(1, 2, 256 << 20, 64 << 20)
     assert memory == {**plan.as_json(container_memory_limit()), "workers": 1}
     assert memory["worst_case"] == plan.baseline + 2 * (256 << 20)
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from proxy.converter.jobs import FrameArgs
+from proxy.converter.args import FrameArgs
 from proxy.converter.refs import Position
 from proxy.errors import (
     GatewayTimeout,

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pyvips
 
-from proxy.previews.best import BestFormat, candidates, complexity
+from proxy.previews.args import BestFormat
+from proxy.previews.best import candidates, complexity
 from tests.conftest import encode_image, read_metric
 from tests.previews.conftest import with_alpha
 

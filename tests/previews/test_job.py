@@ -10,10 +10,10 @@ from proxy.errors import Unprocessable
 from proxy.jobs.child import job_function
 from proxy.jobs.protocol import Job
 from proxy.limits import SourceLimits
+from proxy.previews.args import PreviewArgs, RenderSettings
 from proxy.previews.formats import AUTO
-from proxy.previews.job import PreviewArgs, render_preview
+from proxy.previews.job import render_preview
 from proxy.previews.parse import parse_options
-from proxy.previews.render import RenderSettings
 from tests.conftest import encode_image
 from tests.previews.conftest import png_declaring
 

@@ -8,9 +8,10 @@ import pyvips
 from proxy.blob import Blob
 from proxy.errors import Unprocessable, UnsupportedMediaType
 from proxy.limits import SourceLimits
+from proxy.previews.args import RenderSettings
 from proxy.previews.copyright import PS3_HEADER
 from proxy.previews.parse import Rules, parse_options
-from proxy.previews.render import Rendered, RenderSettings, render
+from proxy.previews.render import Rendered, render
 from proxy.sniff import sniff
 from tests.conftest import encode_image
 from tests.previews.conftest import decode, png_declaring, with_alpha
